@@ -1,0 +1,152 @@
+// Device probe, caching allocator and copies for the CUDA backend.
+#include "tensor/cuda/runtime.h"
+
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "tensor/cuda/check.h"
+
+namespace retort {
+namespace cuda {
+
+int device_count() {
+  // Probed once; a missing driver or GPU is "0 devices", never an error.
+  static const int count = [] {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      cudaGetLastError();  // clear the sticky error of the failed probe
+      return 0;
+    }
+    return n;
+  }();
+  return count;
+}
+
+bool sync_after_launch() {
+  static const bool sync = [] {
+    const char* v = std::getenv("RETORT_CUDA_SYNC");
+    return v != nullptr && v[0] == '1';
+  }();
+  return sync;
+}
+
+namespace {
+
+class CudaCachingAllocator final : public Allocator {
+ public:
+  explicit CudaCachingAllocator(int device) : device_(device) {}
+
+  void* allocate(size_t nbytes) override {
+    const size_t size = round_up(nbytes);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = free_.find(size);
+      if (it != free_.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        stats_.cached_bytes -= size;
+        note_alloc(size);
+        return p;
+      }
+    }
+    DeviceGuard guard(device_);
+    void* p = nullptr;
+    cudaError_t err = cudaMalloc(&p, size);
+    if (err == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      empty_cache();
+      err = cudaMalloc(&p, size);
+    }
+    RETORT_CHECK(err == cudaSuccess, "cuda:" << device_ << " allocator: cudaMalloc of " << size << " bytes failed: "
+                                              << cudaGetErrorName(err) << " (" << cudaGetErrorString(err) << ")");
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.system_allocs;
+    note_alloc(size);
+    return p;
+  }
+
+  void deallocate(void* p, size_t nbytes) override {
+    if (p == nullptr) return;
+    const size_t size = round_up(nbytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.current_bytes -= size;
+    stats_.cached_bytes += size;
+    free_[size].push_back(p);
+  }
+
+  AllocatorStats stats() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+  }
+
+  void reset_peak() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.peak_bytes = stats_.current_bytes;
+  }
+
+  void empty_cache() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    DeviceGuard guard(device_);
+    for (auto& kv : free_)
+      for (void* p : kv.second) {
+        cudaFree(p);
+        ++stats_.system_frees;
+      }
+    free_.clear();
+    stats_.cached_bytes = 0;
+  }
+
+ private:
+  static size_t round_up(size_t n) { return ((n == 0 ? 1 : n) + 511) / 512 * 512; }
+  void note_alloc(size_t size) {
+    stats_.current_bytes += size;
+    if (stats_.current_bytes > stats_.peak_bytes) stats_.peak_bytes = stats_.current_bytes;
+  }
+
+  int device_;
+  mutable std::mutex mu_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  AllocatorStats stats_;
+};
+
+}  // namespace
+
+Allocator& caching_allocator(int device) {
+  static std::mutex mu;
+  // Never destroyed: the CUDA runtime may be gone at static destruction time.
+  static auto* allocators = new std::vector<std::unique_ptr<CudaCachingAllocator>>();
+  std::lock_guard<std::mutex> lock(mu);
+  RETORT_CHECK(device >= 0 && device < device_count(),
+               "cuda allocator: expected a device index below " << device_count() << ", found " << device);
+  if (allocators->empty()) allocators->resize(device_count());
+  auto& slot = (*allocators)[device];
+  if (!slot) slot = std::make_unique<CudaCachingAllocator>(device);
+  return *slot;
+}
+
+void memcpy_h2d(void* dst, const void* src, size_t nbytes, int device) {
+  DeviceGuard guard(device);
+  RETORT_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, cudaMemcpyHostToDevice));
+}
+
+void memcpy_d2h(void* dst, const void* src, size_t nbytes, int device) {
+  DeviceGuard guard(device);
+  RETORT_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, cudaMemcpyDeviceToHost));
+}
+
+void memcpy_d2d(void* dst, int dst_device, const void* src, int src_device, size_t nbytes) {
+  DeviceGuard guard(dst_device);
+  if (dst_device == src_device) RETORT_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, cudaMemcpyDeviceToDevice));
+  else RETORT_CUDA_CHECK(cudaMemcpyPeer(dst, dst_device, src, src_device, nbytes));
+}
+
+void synchronize(int device) {
+  DeviceGuard guard(device);
+  RETORT_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+}  // namespace cuda
+}  // namespace retort

@@ -1,0 +1,25 @@
+// The CUDA runtime as the rest of retort sees it: plain C++ declarations, no
+// CUDA headers, so CPU translation units can include them. Compiled only with
+// RETORT_CUDA on. The device probe is lazy and never throws: no driver or no
+// GPU means zero devices, and the build runs on the CPU.
+#pragma once
+#include <cstddef>
+
+#include "tensor/allocator.h"
+
+namespace retort {
+namespace cuda {
+
+int device_count();
+// The caching allocator of device k (exact-size free lists; on out-of-memory
+// the cache is freed and the allocation retried once).
+Allocator& caching_allocator(int device);
+void memcpy_h2d(void* dst, const void* src, size_t nbytes, int device);
+void memcpy_d2h(void* dst, const void* src, size_t nbytes, int device);
+void memcpy_d2d(void* dst, int dst_device, const void* src, int src_device, size_t nbytes);
+void synchronize(int device);
+// True when RETORT_CUDA_SYNC=1: every launch is followed by a synchronisation.
+bool sync_after_launch();
+
+}  // namespace cuda
+}  // namespace retort

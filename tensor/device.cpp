@@ -1,0 +1,53 @@
+#include "tensor/device.h"
+
+#include "tensor/error.h"
+
+#ifdef RETORT_WITH_CUDA
+#include "tensor/cuda/runtime.h"
+#endif
+
+namespace retort {
+
+std::string Device::str() const {
+  return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index);
+}
+
+std::ostream& operator<<(std::ostream& os, const Device& d) { return os << d.str(); }
+
+Device Device::parse(const std::string& s) {
+  if (s == "cpu") return cpu();
+  if (s == "cuda") return cuda(0);
+  if (s.rfind("cuda:", 0) == 0 && s.size() > 5) {
+    const std::string k = s.substr(5);
+    bool digits = k.find_first_not_of("0123456789") == std::string::npos && k.size() < 4;
+    if (digits) return cuda(std::stoi(k));
+  }
+  RETORT_FAIL("device: expected cpu, cuda or cuda:K, found '" << s << "'");
+}
+
+bool cuda_compiled() {
+#ifdef RETORT_WITH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+int cuda_device_count() {
+#ifdef RETORT_WITH_CUDA
+  return cuda::device_count();
+#else
+  return 0;
+#endif
+}
+
+void check_device_usable(const Device& d) {
+  if (d.is_cpu()) return;
+  RETORT_CHECK(cuda_compiled(), "device " << d << ": this build has no CUDA backend (configure with RETORT_CUDA=ON)");
+  const int n = cuda_device_count();
+  RETORT_CHECK(d.index >= 0 && d.index < n,
+               "device " << d << ": expected a CUDA device index below " << n << ", found " << d.index
+                         << (n == 0 ? " (no GPU is present)" : ""));
+}
+
+}  // namespace retort

@@ -1,0 +1,37 @@
+// Where a tensor lives: the CPU or CUDA device k. A CUDA build runs on the CPU
+// when no GPU is present; the probe is lazy and never fails.
+#pragma once
+#include <ostream>
+#include <string>
+
+namespace retort {
+
+enum class DeviceType : uint8_t { CPU, CUDA };
+
+struct Device {
+  DeviceType type = DeviceType::CPU;
+  int index = 0;
+
+  static Device cpu() { return Device{DeviceType::CPU, 0}; }
+  static Device cuda(int k = 0) { return Device{DeviceType::CUDA, k}; }
+  bool is_cpu() const { return type == DeviceType::CPU; }
+  bool is_cuda() const { return type == DeviceType::CUDA; }
+  bool operator==(const Device& o) const { return type == o.type && (is_cpu() || index == o.index); }
+  bool operator!=(const Device& o) const { return !(*this == o); }
+  std::string str() const;  // "cpu", "cuda:0"
+
+  // Parses "cpu", "cuda", "cuda:K"; throws Error on anything else.
+  static Device parse(const std::string& s);
+};
+
+std::ostream& operator<<(std::ostream& os, const Device& d);
+
+// True when this build has the CUDA backend compiled in.
+bool cuda_compiled();
+// Number of usable CUDA devices (0 without the backend or without a GPU).
+int cuda_device_count();
+inline bool cuda_available() { return cuda_device_count() > 0; }
+// Throws a clear Error unless `d` can hold tensors in this process.
+void check_device_usable(const Device& d);
+
+}  // namespace retort

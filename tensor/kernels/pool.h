@@ -1,0 +1,96 @@
+// Pooling geometry and per-output-pixel bodies for NHWC tensors, shared by
+// both backends. A body computes all C channels of one output pixel.
+#pragma once
+#include <cstdint>
+
+#include "tensor/kernels/hd.h"
+
+namespace retort {
+
+struct PoolGeom {
+  int64_t N, H, W, C;
+  int64_t KH, KW, SH, SW, PH, PW;
+  int64_t OH, OW;
+  bool count_include_pad;  // average pooling divisor
+};
+
+// PyTorch's output size: floor or ceil of (in + 2p - k)/s + 1, where in ceil
+// mode the last window must start inside the input or the left padding.
+RETORT_HD int64_t pool_out_size(int64_t in, int64_t k, int64_t s, int64_t p, bool ceil_mode) {
+  const int64_t span = in + 2 * p - k;
+  int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+  if (ceil_mode && (out - 1) * s >= in + p) --out;
+  return out;
+}
+
+// Max pooling of output pixel q = (n*OH + oh)*OW + ow; records the flat input
+// index (ih*W + iw) of each maximum. Padding never wins; a NaN wins (as in PyTorch).
+RETORT_HD void max_pool_pixel(const PoolGeom& g, const float* x, float* y, int64_t* arg, int64_t q) {
+  const int64_t ow = q % g.OW, oh = (q / g.OW) % g.OH, n = q / (g.OW * g.OH);
+  const int64_t h0 = oh * g.SH - g.PH, w0 = ow * g.SW - g.PW;
+  float* yq = y + q * g.C;
+  int64_t* aq = arg + q * g.C;
+  for (int64_t c = 0; c < g.C; ++c) {
+    yq[c] = -INFINITY;
+    aq[c] = -1;
+  }
+  for (int64_t kh = 0; kh < g.KH; ++kh) {
+    const int64_t ih = h0 + kh;
+    if (ih < 0 || ih >= g.H) continue;
+    for (int64_t kw = 0; kw < g.KW; ++kw) {
+      const int64_t iw = w0 + kw;
+      if (iw < 0 || iw >= g.W) continue;
+      const int64_t pix = ih * g.W + iw;
+      const float* xp = x + (n * g.H * g.W + pix) * g.C;
+      for (int64_t c = 0; c < g.C; ++c) {
+        const float v = xp[c];
+        if (v > yq[c] || v != v || aq[c] < 0) {
+          yq[c] = v;
+          aq[c] = pix;
+        }
+      }
+    }
+  }
+}
+
+// Start, end (exclusive) and divisor of the averaging window of output (oh, ow).
+struct AvgWindow {
+  int64_t h0, h1, w0, w1;
+  float divisor;
+};
+
+RETORT_HD AvgWindow avg_window(const PoolGeom& g, int64_t oh, int64_t ow) {
+  int64_t h0 = oh * g.SH - g.PH, w0 = ow * g.SW - g.PW;
+  int64_t h1 = h0 + g.KH, w1 = w0 + g.KW;
+  // The padded window (clipped to input + padding) sets the divisor with count_include_pad.
+  const int64_t hp1 = h1 < g.H + g.PH ? h1 : g.H + g.PH;
+  const int64_t wp1 = w1 < g.W + g.PW ? w1 : g.W + g.PW;
+  const int64_t padded = (hp1 - h0) * (wp1 - w0);
+  h0 = h0 > 0 ? h0 : 0;
+  w0 = w0 > 0 ? w0 : 0;
+  h1 = h1 < g.H ? h1 : g.H;
+  w1 = w1 < g.W ? w1 : g.W;
+  const int64_t inside = (h1 - h0) * (w1 - w0);
+  AvgWindow win{h0, h1, w0, w1, static_cast<float>(g.count_include_pad ? padded : inside)};
+  return win;
+}
+
+RETORT_HD void avg_pool_pixel(const PoolGeom& g, const float* x, float* y, int64_t q) {
+  const int64_t ow = q % g.OW, oh = (q / g.OW) % g.OH, n = q / (g.OW * g.OH);
+  const AvgWindow win = avg_window(g, oh, ow);
+  float* yq = y + q * g.C;
+  for (int64_t c = 0; c < g.C; ++c) yq[c] = 0.0f;
+  for (int64_t ih = win.h0; ih < win.h1; ++ih)
+    for (int64_t iw = win.w0; iw < win.w1; ++iw) {
+      const float* xp = x + ((n * g.H + ih) * g.W + iw) * g.C;
+      for (int64_t c = 0; c < g.C; ++c) yq[c] += xp[c];
+    }
+  const float inv = 1.0f / win.divisor;
+  for (int64_t c = 0; c < g.C; ++c) yq[c] *= inv;
+}
+
+// Adaptive average pooling window along one axis (PyTorch): [floor(i*in/out), ceil((i+1)*in/out)).
+RETORT_HD int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
+RETORT_HD int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
+
+}  // namespace retort

@@ -1,0 +1,30 @@
+// retort info: what this build has and what this machine offers.
+#include <cstdio>
+
+#include "tensor/cpu/gemm.h"
+#include "tensor/device.h"
+#include "tensor/parallel.h"
+#include "tools/commands.h"
+
+namespace retort {
+namespace tools {
+
+int cmd_info(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::printf("usage: retort info\n\nPrints the build configuration (GEMM backend, CUDA backend, OpenMP threads)\n"
+                  "and the CUDA devices this process can use.\n");
+      return 0;
+    }
+    throw UsageError("unknown option '" + a + "' (retort info takes no options)");
+  }
+  std::printf("retort 0.1.0\n");
+  std::printf("gemm backend:  %s\n", cpu::gemm_backend());
+  std::printf("threads:       %d\n", num_threads());
+  std::printf("cuda backend:  %s\n", cuda_compiled() ? "compiled" : "not compiled");
+  std::printf("cuda devices:  %d\n", cuda_device_count());
+  return 0;
+}
+
+}  // namespace tools
+}  // namespace retort

@@ -1,0 +1,19 @@
+// Subcommands of the retort binary and the error type for bad usage.
+#pragma once
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace retort {
+namespace tools {
+
+// A usage error (unknown flag, missing value): printed as one line, exit 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+int cmd_info(const std::vector<std::string>& args);
+
+}  // namespace tools
+}  // namespace retort

@@ -1,0 +1,57 @@
+// The retort command line: one binary, one subcommand per job. Library errors
+// (retort::Error) and usage errors print one line and exit 2; anything else
+// is an internal error (exit 1).
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "tools/commands.h"
+#include "tensor/error.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+const Command kCommands[] = {
+    {"info", "print the build configuration and the devices", retort::tools::cmd_info},
+};
+
+void print_usage(FILE* out) {
+  std::fprintf(out, "usage: retort <command> [options]   (retort <command> --help for its options)\n\ncommands:\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    print_usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string name = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  for (const Command& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(args);
+    } catch (const retort::tools::UsageError& e) {
+      std::fprintf(stderr, "retort %s: %s\n", c.name, e.what());
+      return 2;
+    } catch (const retort::Error& e) {
+      std::fprintf(stderr, "retort %s: error: %s\n", c.name, e.message().c_str());
+      return 2;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "retort %s: internal error: %s\n", c.name, e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "retort: unknown command '%s'\n", name.c_str());
+  print_usage(stderr);
+  return 2;
+}
