@@ -56,6 +56,22 @@ void Variable::backward(const Tensor& grad, bool retain_graph) const {
   autograd::backward({*this}, {grad}, retain_graph);
 }
 
+Node::~Node() {
+  // A producer owned only by this node would be destroyed recursively; take
+  // such producers over and destroy them one at a time instead.
+  std::vector<std::shared_ptr<Node>> doomed;
+  auto adopt = [&doomed](std::vector<Edge>& edges) {
+    for (Edge& e : edges)
+      if (e.node && e.node.use_count() == 1) doomed.push_back(std::move(e.node));
+  };
+  adopt(next_);
+  while (!doomed.empty()) {
+    std::shared_ptr<Node> n = std::move(doomed.back());
+    doomed.pop_back();
+    adopt(n->next_);
+  }  // n's destructor finds no uniquely owned producers left
+}
+
 const Tensor& SavedTensor::get(const char* node_name) const {
   RETORT_CHECK(tensor_.defined(), node_name << ": the tensors saved for backward were already freed; call backward "
                                                "with retain_graph to backpropagate through a graph twice");

@@ -86,7 +86,8 @@ class SavedTensor {
 
 class Node {
  public:
-  virtual ~Node() = default;
+  // Frees long chains of producers iteratively (no recursion depth limit).
+  virtual ~Node();
   virtual const char* name() const = 0;
   // Gradients for each input edge from the gradients of the outputs. An
   // undefined output gradient means zero; an undefined result means none.

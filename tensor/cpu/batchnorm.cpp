@@ -18,7 +18,7 @@ template <class Fn>
 std::vector<double> reduce_rows(int64_t M, int64_t width, const Fn& fn) {
   const int slots = std::max(1, num_threads());
   std::vector<double> partial(static_cast<size_t>(slots) * width, 0.0);
-  parallel_for(0, M, 64, [&](int64_t lo, int64_t hi) {
+  parallel_for(0, M, std::max<int64_t>(64, 16384 / std::max<int64_t>(width, 1)), [&](int64_t lo, int64_t hi) {
     const int64_t slot = std::min<int64_t>(thread_index(), slots - 1);
     fn(lo, hi, partial.data() + slot * width);
   });
@@ -52,7 +52,7 @@ void batch_norm_stats(const float* x, int64_t M, int64_t C, double* mean, double
 }
 
 void batch_norm_apply(const float* x, const float* scale, const float* shift, float* y, int64_t M, int64_t C) {
-  parallel_for(0, M, 64, [&](int64_t lo, int64_t hi) {
+  parallel_for(0, M, std::max<int64_t>(64, 16384 / std::max<int64_t>(C, 1)), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const float* xr = x + r * C;
       float* yr = y + r * C;
@@ -81,7 +81,7 @@ void batch_norm_reduce_grad(const float* dy, const float* x, const float* mean, 
 
 void batch_norm_input_grad(const float* dy, const float* x, const float* mean, const float* k, const float* mean_dy,
                            const float* c2, float* dx, int64_t M, int64_t C) {
-  parallel_for(0, M, 64, [&](int64_t lo, int64_t hi) {
+  parallel_for(0, M, std::max<int64_t>(64, 16384 / std::max<int64_t>(C, 1)), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const float* dr = dy + r * C;
       const float* xr = x + r * C;
