@@ -4,20 +4,17 @@
 #include "tensor/cpu/gemm.h"
 #include "tensor/device.h"
 #include "tensor/parallel.h"
-#include "tools/commands.h"
+#include "tools/args.h"
 
 namespace retort {
 namespace tools {
 
 int cmd_info(const std::vector<std::string>& args) {
-  for (const std::string& a : args) {
-    if (a == "--help" || a == "-h") {
-      std::printf("usage: retort info\n\nPrints the build configuration (GEMM backend, CUDA backend, OpenMP threads)\n"
-                  "and the CUDA devices this process can use.\n");
-      return 0;
-    }
-    throw UsageError("unknown option '" + a + "' (retort info takes no options)");
-  }
+  Args cli("retort info",
+           "Prints the build configuration (GEMM backend, CUDA backend, OpenMP threads)\n"
+           "and the CUDA devices this process can use.",
+           {});
+  if (!cli.parse(args)) return 0;
   std::printf("retort 0.1.0\n");
   std::printf("gemm backend:  %s\n", cpu::gemm_backend());
   std::printf("threads:       %d\n", num_threads());
