@@ -27,6 +27,16 @@ const VariableImpl& checked(const std::shared_ptr<VariableImpl>& impl) {
 }  // namespace
 
 const Tensor& Variable::value() const { return checked(impl_).value; }
+void Variable::set_value(const Tensor& value) const {
+  checked(impl_);
+  RETORT_CHECK(impl_->grad_fn == nullptr, "Variable::set_value: only leaves can have their value replaced");
+  RETORT_CHECK(value.shape() == impl_->value.shape() && value.dtype() == impl_->value.dtype(),
+               "Variable::set_value: expected " << dtype_name(impl_->value.dtype()) << " " << impl_->value.shape()
+                                                << ", found " << dtype_name(value.dtype()) << " " << value.shape());
+  impl_->value = value;
+  if (impl_->grad.defined()) impl_->grad = impl_->grad.to(value.device());
+}
+
 const Tensor& Variable::grad() const { return checked(impl_).grad; }
 
 void Variable::set_grad(const Tensor& g) const {

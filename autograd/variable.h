@@ -42,6 +42,8 @@ class Variable {
 
   bool defined() const { return impl_ != nullptr; }
   const Tensor& value() const;
+  // Replaces the value of a leaf (same shape and dtype), e.g. to move it to a device.
+  void set_value(const Tensor& value) const;
   // The accumulated gradient (undefined until a backward reaches this leaf).
   const Tensor& grad() const;
   void set_grad(const Tensor& g) const;

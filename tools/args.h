@@ -49,8 +49,5 @@ class Args {
   std::vector<std::string> positional_;
 };
 
-// The candidate closest to `word` by edit distance, or "" when none is close.
-std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
-
 }  // namespace tools
 }  // namespace retort
