@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tensor/kernels/elementwise.h"
+#include "tensor/kernels/optim.h"
 #include "tensor/rng.h"
 #include "tensor/tensor.h"
 
@@ -244,6 +245,14 @@ Tensor crop2d(const Tensor& x, int64_t top, int64_t left, int64_t height, int64_
 // requires x [N,H,W,C], padding >= 0, a window that fits the padded image; ensures each image
 // zero-padded by `padding` and cropped at its own uniform offset drawn from gen (one draw per image, in order).
 Tensor random_crop(const Tensor& x, int64_t height, int64_t width, int64_t padding, Generator& gen);
+
+// ---------------------------------------------------------------- optimiser updates (f32, in place)
+
+// requires p, g, buf of one shape (buf unused when momentum == 0); ensures PyTorch's SGD step:
+// d = g + wd p; buf = d (first step) or momentum buf + d; d = nesterov ? d + momentum buf : buf; p -= lr d.
+void sgd_update_(Tensor& p, const Tensor& g, Tensor& buf, const SgdParams& s);
+// requires p, g, m, v of one shape, step >= 1 in the params' bias corrections; ensures PyTorch's AdamW step.
+void adamw_update_(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWParams& s);
 
 // ---------------------------------------------------------------- random numbers
 

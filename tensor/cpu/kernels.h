@@ -7,6 +7,7 @@
 #include "tensor/kernels/conv.h"
 #include "tensor/kernels/elementwise.h"
 #include "tensor/kernels/index.h"
+#include "tensor/kernels/optim.h"
 #include "tensor/kernels/philox.h"
 #include "tensor/kernels/pool.h"
 
@@ -44,7 +45,11 @@ void adaptive_avg_pool2d_backward(const PoolGeom& g, const float* dy, float* dx)
 
 // Batch norm on x viewed as [M, C] (channels last).
 void batch_norm_stats(const float* x, int64_t M, int64_t C, double* mean, double* var_biased);
-void batch_norm_apply(const float* x, const float* scale, const float* shift, float* y, int64_t M, int64_t C);
+// y = (x - mean)*scale + shift per channel. Centering first keeps a channel that is
+// (nearly) constant exact: x*scale + (shift - mean*scale) cancels |x|*scale, which
+// 1/sqrt(eps) makes large.
+void batch_norm_apply(const float* x, const float* mean, const float* scale, const float* shift, float* y, int64_t M,
+                      int64_t C);
 // Per-channel sums of dy and dy*(x - mean).
 void batch_norm_reduce_grad(const float* dy, const float* x, const float* mean, int64_t M, int64_t C, double* sum_dy,
                             double* sum_dy_xmu);
@@ -64,6 +69,10 @@ void cross_entropy_backward(const float* logits, const int64_t* labels, int64_t 
 void copy_slab(const void* x, void* y, size_t elem_size, int64_t outer, int64_t n_i, int64_t n_total, int64_t at,
                int64_t inner, bool to_y);
 void channel_shuffle(const float* x, float* y, int64_t rows, int64_t C, int64_t groups);
+
+// Optimiser steps (tensor/kernels/optim.h); buf may be null when momentum == 0.
+void sgd_update(float* p, const float* g, float* buf, int64_t n, const SgdParams& s);
+void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWParams& s);
 
 void uniform(float* y, int64_t n, float lo, float hi, const PhiloxState& s);
 void normal(float* y, int64_t n, float mean, float std, const PhiloxState& s);

@@ -1,0 +1,128 @@
+// Optimisers against PyTorch's update rules (values computed by hand and
+// confirmed with torch.optim in float64), and the learning-rate schedules.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "optim/optimizer.h"
+#include "optim/schedule.h"
+#include "tests/testing.h"
+
+namespace retort {
+namespace {
+
+using autograd::Variable;
+
+// Runs three steps with fixed gradients and returns the parameter after each.
+template <class Opt, class Options>
+std::vector<std::vector<double>> three_steps(const Options& o) {
+  Variable p(from_vector<float>({1.0f, -2.0f}, Shape{2}), true);
+  Opt opt({{"w", p}}, o);
+  const std::vector<std::vector<float>> grads = {{0.5f, 0.3f}, {-0.25f, 0.1f}, {1.0f, -0.7f}};
+  std::vector<std::vector<double>> out;
+  for (const auto& g : grads) {
+    p.set_grad(from_vector<float>(g, Shape{2}));
+    opt.step();
+    out.push_back(testing::to_doubles(p.value()));
+  }
+  return out;
+}
+
+TEST(SGD, MomentumAndWeightDecayByHand) {
+  // d = g + 0.01 p; buf = d, then 0.9 buf + d; p -= 0.1 buf.
+  const auto p = three_steps<optim::SGD>(optim::SgdOptions{0.1, 0.9, 0.01, false});
+  const std::vector<std::vector<double>> expected = {
+      {0.949, -2.028}, {0.927151, -2.061172}, {0.806559749, -2.018965628}};
+  for (int s = 0; s < 3; ++s) {
+    EXPECT_NEAR(p[s][0], expected[s][0], 1e-6) << "step " << s + 1;
+    EXPECT_NEAR(p[s][1], expected[s][1], 1e-6) << "step " << s + 1;
+  }
+}
+
+TEST(SGD, NesterovByHand) {
+  const auto p = three_steps<optim::SGD>(optim::SgdOptions{0.1, 0.9, 0.01, true});
+  const std::vector<std::vector<double>> expected = {
+      {0.9031, -2.0532}, {0.90757411, -2.09097892}, {0.698189208191, -1.980854968052}};
+  for (int s = 0; s < 3; ++s) {
+    EXPECT_NEAR(p[s][0], expected[s][0], 1e-6) << "step " << s + 1;
+    EXPECT_NEAR(p[s][1], expected[s][1], 1e-6) << "step " << s + 1;
+  }
+}
+
+TEST(SGD, NoMomentumIsPlainGradientDescent) {
+  const auto p = three_steps<optim::SGD>(optim::SgdOptions{0.1, 0.0, 0.0, false});
+  EXPECT_NEAR(p[2][0], 1.0 - 0.1 * (0.5 - 0.25 + 1.0), 1e-6);
+  EXPECT_NEAR(p[2][1], -2.0 - 0.1 * (0.3 + 0.1 - 0.7), 1e-6);
+}
+
+TEST(AdamW, MatchesPyTorch) {
+  const auto p = three_steps<optim::AdamW>(optim::AdamWOptions{0.1, 0.9, 0.999, 1e-8, 0.01});
+  const std::vector<std::vector<double>> expected = {{0.899000002, -2.0979999966666667},
+                                                     {0.8714672987058463, -2.1830083878461375},
+                                                     {0.804784672376384, -2.1502983807300895}};
+  for (int s = 0; s < 3; ++s) {
+    EXPECT_NEAR(p[s][0], expected[s][0], 2e-6) << "step " << s + 1;
+    EXPECT_NEAR(p[s][1], expected[s][1], 2e-6) << "step " << s + 1;
+  }
+}
+
+TEST(SGD, ParametersWithoutGradientsAreSkipped) {
+  Variable a(from_vector<float>({1.0f}, Shape{1}), true), b(from_vector<float>({2.0f}, Shape{1}), true);
+  optim::SGD opt({{"a", a}, {"b", b}}, optim::SgdOptions{0.1, 0.9, 0.01, false});
+  a.set_grad(from_vector<float>({1.0f}, Shape{1}));
+  opt.step();
+  EXPECT_FLOAT_EQ(b.value().item<float>(), 2.0f);
+  EXPECT_NEAR(a.value().item<float>(), 1.0 - 0.1 * 1.01, 1e-7);
+}
+
+TEST(SGD, StateRoundTripContinuesIdentically) {
+  auto make = [] { return Variable(from_vector<float>({1.0f, -2.0f}, Shape{2}), true); };
+  Variable p1 = make(), p2 = make();
+  optim::SGD a({{"w", p1}}, optim::SgdOptions{0.1, 0.9, 0.01, false});
+  optim::SGD b({{"w", p2}}, optim::SgdOptions{0.1, 0.9, 0.01, false});
+  const Tensor g = from_vector<float>({0.5f, 0.3f}, Shape{2});
+  p1.set_grad(g);
+  p2.set_grad(g);
+  a.step();
+  b.step();
+  // A fresh optimiser restored from a's state must step exactly like a.
+  optim::SGD c({{"w", p2}}, optim::SgdOptions{0.1, 0.9, 0.01, false});
+  c.load_state(b.state());
+  EXPECT_EQ(c.steps(), 1);
+  a.step();
+  c.step();
+  EXPECT_CLOSE(p2.value(), p1.value(), 0, 0);
+  optim::OptimizerState bad = a.state();
+  bad.tensors[0].second = zeros(Shape{3});
+  EXPECT_THROW(c.load_state(bad), Error);
+}
+
+TEST(Schedule, MultistepCountsEpochsFromOne) {
+  optim::Schedule s;  // 0.05, milestones 150/180/210, gamma 0.1
+  EXPECT_DOUBLE_EQ(s.lr_at(1), 0.05);
+  EXPECT_DOUBLE_EQ(s.lr_at(150), 0.05);
+  EXPECT_NEAR(s.lr_at(151), 0.005, 1e-15);
+  EXPECT_NEAR(s.lr_at(180), 0.005, 1e-15);
+  EXPECT_NEAR(s.lr_at(181), 0.0005, 1e-15);
+  EXPECT_NEAR(s.lr_at(210), 0.0005, 1e-15);
+  EXPECT_NEAR(s.lr_at(211), 0.00005, 1e-15);
+  EXPECT_NEAR(s.lr_at(240), 0.00005, 1e-15);
+  EXPECT_THROW(s.lr_at(0), Error);
+}
+
+TEST(Schedule, CosineAndWarmup) {
+  optim::Schedule s;
+  s.kind = optim::Schedule::Kind::Cosine;
+  s.base_lr = 0.1;
+  s.total_epochs = 11;
+  EXPECT_DOUBLE_EQ(s.lr_at(1), 0.1);
+  EXPECT_NEAR(s.lr_at(6), 0.05, 1e-12);
+  EXPECT_NEAR(s.lr_at(11), 0.0, 1e-12);
+  s.warmup_epochs = 5;
+  EXPECT_NEAR(s.lr_at(1), 0.1 * 1 / 5, 1e-12);
+  EXPECT_NEAR(s.lr_at(5), (0.05 + 0.05 * std::cos(M_PI * 0.4)) * 5 / 5, 1e-12);
+  EXPECT_THROW(optim::Schedule::parse_kind("cosin"), Error);
+}
+
+}  // namespace
+}  // namespace retort
