@@ -129,9 +129,11 @@ void conv2d_forward(const ConvGeom& g, const float* x, const float* w, const flo
     for_each_image(g.N, [&](int64_t n, bool par) {
       thread_local std::vector<float> col;
       col.resize(P * K);
+      // Take the pointer here: inside parallel_rows `col` would name each worker's own thread_local buffer.
+      float* colp = col.data();
       for (int64_t grp = 0; grp < g.G; ++grp) {
-        parallel_rows(P, par, [&](int64_t p0, int64_t p1) { im2col(g, x + n * in_img, grp, col.data(), p0, p1); });
-        run_gemm({false, true, P, g.Og(), K, 1.0f, col.data(), K, wr.data() + grp * g.Og() * K, K, 0.0f,
+        parallel_rows(P, par, [&](int64_t p0, int64_t p1) { im2col(g, x + n * in_img, grp, colp, p0, p1); });
+        run_gemm({false, true, P, g.Og(), K, 1.0f, colp, K, wr.data() + grp * g.Og() * K, K, 0.0f,
                   y + n * out_img + grp * g.Og(), g.O},
                  par);
       }

@@ -42,9 +42,12 @@ RETORT_HD int64_t im2col_source(const ConvGeom& g, int64_t p, int64_t t, int64_t
   return (ih * g.W + iw) * g.C + group * g.Cg();
 }
 
-// Output extent of a convolution or pooling window along one axis (floor mode).
+// Output extent of a convolution along one axis (floor mode); 0 when the
+// dilated kernel does not fit the padded input. The explicit test matters:
+// C++ division truncates toward zero, so a span in (-stride, 0) would give 1.
 RETORT_HD int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
-  return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+  const int64_t span = in + 2 * pad - dil * (k - 1) - 1;
+  return span < 0 ? 0 : span / stride + 1;
 }
 
 }  // namespace retort

@@ -1,6 +1,7 @@
 // Pooling geometry and per-output-pixel bodies for NHWC tensors, shared by
 // both backends. A body computes all C channels of one output pixel.
 #pragma once
+#include <cmath>  // INFINITY
 #include <cstdint>
 
 #include "tensor/kernels/hd.h"
@@ -14,11 +15,15 @@ struct PoolGeom {
   bool count_include_pad;  // average pooling divisor
 };
 
-// PyTorch's output size: floor or ceil of (in + 2p - k)/s + 1, where in ceil
-// mode the last window must start inside the input or the left padding.
+// Division rounding toward -infinity (b > 0); C++ '/' truncates toward zero.
+RETORT_HD int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// PyTorch's output size: floor or ceil of (in + 2p - k)/s + 1, rounding toward
+// -infinity so a window larger than the padded input gives no output (< 1);
+// in ceil mode the last window must start inside the input or the left padding.
 RETORT_HD int64_t pool_out_size(int64_t in, int64_t k, int64_t s, int64_t p, bool ceil_mode) {
   const int64_t span = in + 2 * p - k;
-  int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+  int64_t out = floor_div(ceil_mode ? span + s - 1 : span, s) + 1;
   if (ceil_mode && (out - 1) * s >= in + p) --out;
   return out;
 }
