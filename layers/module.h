@@ -17,10 +17,7 @@ namespace layers {
 
 using autograd::Variable;
 
-struct NamedTensor {
-  std::string name;
-  Tensor tensor;
-};
+using retort::NamedTensor;
 
 // What load_state_dict found besides the tensors it loaded.
 struct LoadReport {

@@ -73,6 +73,12 @@ class Tensor {
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
+// A tensor with its name: state_dict entries, safetensors contents.
+struct NamedTensor {
+  std::string name;
+  Tensor tensor;
+};
+
 // Factories. Memory from empty() is uninitialised.
 Tensor empty(const Shape& shape, DType dtype = DType::F32, const Device& device = Device::cpu());
 Tensor zeros(const Shape& shape, DType dtype = DType::F32, const Device& device = Device::cpu());
