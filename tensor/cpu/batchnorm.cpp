@@ -51,12 +51,13 @@ void batch_norm_stats(const float* x, int64_t M, int64_t C, double* mean, double
   for (int64_t c = 0; c < C; ++c) var_biased[c] = sq[c] / static_cast<double>(M);
 }
 
-void batch_norm_apply(const float* x, const float* scale, const float* shift, float* y, int64_t M, int64_t C) {
+void batch_norm_apply(const float* x, const float* mean, const float* scale, const float* shift, float* y, int64_t M,
+                      int64_t C) {
   parallel_for(0, M, std::max<int64_t>(64, 16384 / std::max<int64_t>(C, 1)), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const float* xr = x + r * C;
       float* yr = y + r * C;
-      for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * scale[c] + shift[c];
+      for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mean[c]) * scale[c] + shift[c];
     }
   });
 }

@@ -8,7 +8,7 @@ namespace cpu {
 
 void uniform(float* y, int64_t n, float lo, float hi, const PhiloxState& s) {
   parallel_for(0, n, 4096, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) y[i] = lo + (hi - lo) * philox_uniform(philox_at(s, i).v[0]);
+    for (int64_t i = b; i < e; ++i) y[i] = philox_uniform_range(philox_at(s, i).v[0], lo, hi);
   });
 }
 

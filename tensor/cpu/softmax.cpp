@@ -11,12 +11,16 @@ namespace cpu {
 
 namespace {
 
+// x/T in double: a float quotient rounds |x/T| ~ 1e4/3 by up to 1.2e-4, an error
+// the softmax passes on as a relative error of its output.
+inline double scaled(float x, double T) { return static_cast<double>(x) / T; }
+
 // log sum_k exp(x_k/T - m) with m = max_k x_k/T; returns m too.
-double row_logsumexp(const float* x, int64_t cols, float T, double* max_out) {
+double row_logsumexp(const float* x, int64_t cols, double T, double* max_out) {
   double m = -INFINITY;
-  for (int64_t k = 0; k < cols; ++k) m = std::max(m, static_cast<double>(x[k] / T));
+  for (int64_t k = 0; k < cols; ++k) m = std::max(m, scaled(x[k], T));
   double s = 0.0;
-  for (int64_t k = 0; k < cols; ++k) s += std::exp(static_cast<double>(x[k] / T) - m);
+  for (int64_t k = 0; k < cols; ++k) s += std::exp(scaled(x[k], T) - m);
   *max_out = m;
   return std::log(s);
 }
@@ -31,7 +35,7 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, float T,
       double m;
       const double lse = row_logsumexp(xr, cols, T, &m);
       for (int64_t k = 0; k < cols; ++k) {
-        const double z = static_cast<double>(xr[k] / T) - m - lse;
+        const double z = scaled(xr[k], T) - m - lse;
         yr[k] = static_cast<float>(log ? z : std::exp(z));
       }
     }
@@ -63,7 +67,7 @@ double cross_entropy(const float* logits, const int64_t* labels, int64_t rows, i
     for (int64_t r = lo; r < hi; ++r) {
       const float* z = logits + r * cols;
       double m;
-      const double lse = row_logsumexp(z, cols, 1.0f, &m);
+      const double lse = row_logsumexp(z, cols, 1.0, &m);
       const double nll = -(z[labels[r]] - m - lse);
       double loss = nll;
       if (smoothing > 0.0f) {
@@ -88,7 +92,7 @@ void cross_entropy_backward(const float* logits, const int64_t* labels, int64_t 
       const float* z = logits + r * cols;
       float* d = dlogits + r * cols;
       double m;
-      const double lse = row_logsumexp(z, cols, 1.0f, &m);
+      const double lse = row_logsumexp(z, cols, 1.0, &m);
       for (int64_t k = 0; k < cols; ++k) {
         const double p = std::exp(z[k] - m - lse);
         const double q = (k == labels[r] ? 1.0 - smoothing : 0.0) + off;

@@ -61,6 +61,14 @@ RETORT_HD Philox4 philox_at(const PhiloxState& s, uint64_t i) {
 // Uniform in [0, 1) with 24 random bits (exact in float, so identical everywhere).
 RETORT_HD float philox_uniform(uint32_t x) { return static_cast<float>(x >> 8) * (1.0f / 16777216.0f); }
 
+// Uniform in [lo, hi): lo + (hi - lo) u. The float rounding of that sum can reach
+// hi itself (u = 1 - 2^-24 on [1, 2) rounds to 2); such a value becomes the
+// largest float below hi, so the range stays half-open.
+RETORT_HD float philox_uniform_range(uint32_t x, float lo, float hi) {
+  const float v = lo + (hi - lo) * philox_uniform(x);
+  return v < hi ? v : nextafterf(hi, lo);
+}
+
 // Standard normal by Box-Muller from two words, computed in double.
 RETORT_HD float philox_normal(uint32_t a, uint32_t b) {
   const double u1 = (static_cast<double>(a >> 8) + 1.0) * (1.0 / 16777216.0);  // (0, 1]

@@ -49,7 +49,7 @@ BatchNormOutput batch_norm_train(const Tensor& x, const Tensor& gamma, const Ten
   const Tensor cx = x.contiguous();
   std::vector<double> mean(C), var(C), invstd(C);
   cpu::batch_norm_stats(cx.data<float>(), M, C, mean.data(), var.data());
-  std::vector<float> scale(C), shift(C);
+  std::vector<float> center(C), scale(C);
   const float* g = gamma.data<float>();
   const float* b = beta.data<float>();
   float* rm = running_mean.data<float>();
@@ -57,15 +57,15 @@ BatchNormOutput batch_norm_train(const Tensor& x, const Tensor& gamma, const Ten
   const double unbias = static_cast<double>(M) / static_cast<double>(M - 1);
   for (int64_t c = 0; c < C; ++c) {
     invstd[c] = 1.0 / std::sqrt(var[c] + eps);
+    center[c] = static_cast<float>(mean[c]);
     scale[c] = static_cast<float>(g[c] * invstd[c]);
-    shift[c] = static_cast<float>(b[c] - mean[c] * g[c] * invstd[c]);
     rm[c] = static_cast<float>((1.0 - momentum) * rm[c] + momentum * mean[c]);
     rv[c] = static_cast<float>((1.0 - momentum) * rv[c] + momentum * var[c] * unbias);
   }
   running_mean.bump_version();
   running_var.bump_version();
   BatchNormOutput out{empty(x.shape()), from_doubles(mean), from_doubles(invstd)};
-  cpu::batch_norm_apply(cx.data<float>(), scale.data(), shift.data(), out.y.data<float>(), M, C);
+  cpu::batch_norm_apply(cx.data<float>(), center.data(), scale.data(), b, out.y.data<float>(), M, C);
   return out;
 }
 
@@ -75,16 +75,12 @@ Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta,
       x, {{&gamma, "gamma"}, {&beta, "beta"}, {&running_mean, "running_mean"}, {&running_var, "running_var"}},
       "batch_norm_eval");
   const Tensor cx = x.contiguous();
-  std::vector<float> scale(C), shift(C);
+  std::vector<float> scale(C);
   const float *g = gamma.data<float>(), *b = beta.data<float>();
   const float *rm = running_mean.data<float>(), *rv = running_var.data<float>();
-  for (int64_t c = 0; c < C; ++c) {
-    const double inv = 1.0 / std::sqrt(static_cast<double>(rv[c]) + eps);
-    scale[c] = static_cast<float>(g[c] * inv);
-    shift[c] = static_cast<float>(b[c] - rm[c] * g[c] * inv);
-  }
+  for (int64_t c = 0; c < C; ++c) scale[c] = static_cast<float>(g[c] / std::sqrt(static_cast<double>(rv[c]) + eps));
   Tensor y = empty(x.shape());
-  cpu::batch_norm_apply(cx.data<float>(), scale.data(), shift.data(), y.data<float>(), x.numel() / C, C);
+  cpu::batch_norm_apply(cx.data<float>(), rm, scale.data(), b, y.data<float>(), C > 0 ? x.numel() / C : 0, C);
   return y;
 }
 
@@ -96,7 +92,7 @@ BatchNormGrads bn_backward(const Tensor& dy, const Tensor& x, const Tensor& gamm
                            const std::vector<float>& invstd, bool batch_stats, const char* op) {
   require_f32(dy, op, "dy");
   require_same_shape(dy, x, op);
-  const int64_t C = x.size(-1), M = x.numel() / C;
+  const int64_t C = x.size(-1), M = C > 0 ? x.numel() / C : 0;
   const Tensor cdy = dy.contiguous(), cx = x.contiguous();
   std::vector<double> sum_dy(C), sum_dy_xmu(C);
   cpu::batch_norm_reduce_grad(cdy.data<float>(), cx.data<float>(), mean.data(), M, C, sum_dy.data(),

@@ -1,4 +1,6 @@
 // copy_, fill_, cast and the NCHW <-> NHWC boundary conversions.
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "tensor/cpu/kernels.h"
@@ -80,10 +82,17 @@ void fill_(Tensor& t, double value) {
     int64_t i;
     uint8_t u;
   } v;
+  // The conversions of cast(): truncation toward zero, saturation at the ends of the
+  // range, NaN -> 0 (a plain static_cast of an out-of-range double is undefined).
   switch (t.dtype()) {
     case DType::F32: v.f = static_cast<float>(value); break;
-    case DType::I64: v.i = static_cast<int64_t>(value); break;
-    case DType::U8: v.u = static_cast<uint8_t>(value); break;
+    case DType::I64:
+      v.i = std::isnan(value) ? 0
+            : value >= 9.2233720368547758e18 ? INT64_MAX
+            : value <= -9.2233720368547758e18 ? INT64_MIN
+                                               : static_cast<int64_t>(value);
+      break;
+    case DType::U8: v.u = !(value > 0.0) ? 0 : (value >= 255.0 ? 255 : static_cast<uint8_t>(value)); break;
   }
   if (t.device().is_cpu()) return cpu::fill(t.raw(), dtype_size(t.dtype()), &v, t.numel());
 #ifdef RETORT_WITH_CUDA
