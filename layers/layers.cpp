@@ -8,7 +8,12 @@ namespace layers {
 
 namespace {
 thread_local MacCounter* g_counter = nullptr;
-}
+thread_local bool g_defer_conv_init = false;
+}  // namespace
+
+DeferConvInit::DeferConvInit() : previous_(g_defer_conv_init) { g_defer_conv_init = true; }
+DeferConvInit::~DeferConvInit() { g_defer_conv_init = previous_; }
+bool DeferConvInit::active() { return g_defer_conv_init; }
 
 MacCounter::MacCounter() : previous_(g_counter) { g_counter = this; }
 MacCounter::~MacCounter() { g_counter = previous_; }
@@ -22,12 +27,14 @@ Conv2d::Conv2d(int64_t in, int64_t out, int64_t kernel, const ConvOptions& o, Ge
                "Conv2d: expected positive sizes with groups dividing in and out, found in " << in << ", out " << out
                                                                                            << ", kernel " << kernel
                                                                                            << ", groups " << o.groups);
-  Tensor w = empty(Shape{out, in / o.groups, kernel, kernel});
-  default_weight_init(w, gen);
+  const bool deferred = DeferConvInit::active();
+  const Shape shape{out, in / o.groups, kernel, kernel};
+  Tensor w = deferred ? zeros(shape) : empty(shape);
+  if (!deferred) default_weight_init(w, gen);
   weight = register_parameter("weight", w);
   if (o.bias) {
-    Tensor b = empty(Shape{out});
-    default_bias_init(b, fan_in(w), gen);
+    Tensor b = deferred ? zeros(Shape{out}) : empty(Shape{out});
+    if (!deferred) default_bias_init(b, fan_in(w), gen);
     bias = register_parameter("bias", b);
   }
 }

@@ -20,7 +20,24 @@ struct ConvOptions {
   bool bias = false;  // the zoo's convolutions have no bias except VGG's
 };
 
-// weight [out, in/groups, k, k], optional bias [out]; PyTorch's default init.
+// While alive (on this thread), Conv2d skips PyTorch's default initialisation
+// and starts at zero, drawing nothing from its Generator: for model
+// constructors that re-initialise every convolution afterwards (the random
+// draws are most of a big model's construction time).
+class DeferConvInit {
+ public:
+  DeferConvInit();
+  ~DeferConvInit();
+  DeferConvInit(const DeferConvInit&) = delete;
+  DeferConvInit& operator=(const DeferConvInit&) = delete;
+  static bool active();
+
+ private:
+  bool previous_;
+};
+
+// weight [out, in/groups, k, k], optional bias [out]; PyTorch's default init
+// (zeros under DeferConvInit).
 class Conv2d : public Module {
  public:
   Conv2d(int64_t in, int64_t out, int64_t kernel, const ConvOptions& o, Generator& gen);

@@ -1,41 +1,12 @@
 #include "layers/models/resnet_cifar.h"
 
 #include "layers/init.h"
+#include "layers/models/resnet_blocks.h"
 
 namespace retort {
 namespace layers {
 
 namespace {
-
-// conv1 3x3 (stride) -> bn1 -> ReLU -> conv2 3x3 -> bn2 -> + shortcut -> ReLU.
-class BasicBlock : public Module {
- public:
-  BasicBlock(int64_t in, int64_t out, int64_t stride, Generator& gen) {
-    conv1 = register_module("conv1", std::make_shared<Conv2d>(in, out, 3, ConvOptions{stride, 1}, gen));
-    bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(out));
-    conv2 = register_module("conv2", std::make_shared<Conv2d>(out, out, 3, ConvOptions{1, 1}, gen));
-    bn2 = register_module("bn2", std::make_shared<BatchNorm2d>(out));
-    if (stride != 1 || in != out) {
-      downsample = register_module(
-          "downsample", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-                            std::make_shared<Conv2d>(in, out, 1, ConvOptions{stride, 0}, gen),
-                            std::make_shared<BatchNorm2d>(out)}));
-    }
-  }
-  Variable forward(const Variable& x) override { return forward_preact(x, nullptr); }
-  // Returns the block's output; *preact receives the input of the final ReLU.
-  Variable forward_preact(const Variable& x, Variable* preact) {
-    Variable h = autograd::relu((*bn1)((*conv1)(x)));
-    h = (*bn2)((*conv2)(h));
-    h = autograd::add(h, downsample ? (*downsample)(x) : x);
-    if (preact) *preact = h;
-    return autograd::relu(h);
-  }
-
-  std::shared_ptr<Conv2d> conv1, conv2;
-  std::shared_ptr<BatchNorm2d> bn1, bn2;
-  std::shared_ptr<Sequential> downsample;
-};
 
 class ResNetCifar : public Model {
  public:
@@ -46,13 +17,14 @@ class ResNetCifar : public Model {
     const int64_t w0 = x4 ? 32 : 16;
     const int64_t widths[3] = {x4 ? 64 : 16, x4 ? 128 : 32, x4 ? 256 : 64};
     Generator gen(config.seed);
+    const DeferConvInit deferred;  // every convolution is re-initialised below
     conv1 = register_module("conv1", std::make_shared<Conv2d>(config.in_channels, w0, 3, ConvOptions{1, 1}, gen));
     bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(w0));
     int64_t in = w0;
     for (int s = 0; s < 3; ++s) {
       auto stage = std::make_shared<Sequential>();
       for (int i = 0; i < n; ++i) {
-        auto block = std::make_shared<BasicBlock>(in, widths[s], (i == 0 && s > 0) ? 2 : 1, gen);
+        auto block = std::make_shared<BasicBlock>(in, widths[s], (i == 0 && s > 0) ? 2 : 1, "downsample", gen);
         stage->push_back(block);
         blocks[s].push_back(block);
         in = widths[s];

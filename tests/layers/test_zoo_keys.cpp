@@ -6,6 +6,7 @@
 #include "layers/models/zoo.h"
 #include "tensor/file_io.h"
 #include "tensor/json.h"
+#include "tests/layers/zoo_models.h"
 #include "tests/testing.h"
 
 namespace retort {
@@ -22,7 +23,7 @@ class ZooKeys : public ::testing::TestWithParam<std::string> {};
 TEST_P(ZooKeys, StateDictMatchesTheReference) {
   const std::string name = GetParam();
   const json::Value& ref = reference().at("models").at(name);
-  auto model = layers::make_model(name, layers::ModelConfig{100, 3, 0});
+  const layers::Model* model = &testing::cifar_model(name);  // built with ModelConfig{100, 3, 0}
   const std::vector<layers::NamedTensor> sd = model->state_dict();
   const json::Value& keys = ref.at("keys");
   ASSERT_EQ(sd.size(), keys.size()) << name;
@@ -38,8 +39,9 @@ TEST_P(ZooKeys, StateDictMatchesTheReference) {
     EXPECT_EQ(sd[i].tensor.shape(), Shape(shape)) << name << " " << sd[i].name;
     const bool is_param = k[2].as_string() == "param";
     EXPECT_EQ(param_names.count(sd[i].name) == 1, is_param) << name << " " << sd[i].name;
-    if (sd[i].name.size() > 19 && sd[i].name.compare(sd[i].name.size() - 19, 19, "num_batches_tracked") == 0)
+    if (sd[i].name.size() > 19 && sd[i].name.compare(sd[i].name.size() - 19, 19, "num_batches_tracked") == 0) {
       EXPECT_EQ(sd[i].tensor.dtype(), DType::I64);
+    }
   }
   EXPECT_EQ(model->num_parameters(), ref.at("learnable_params").as_int64()) << name;
 }
