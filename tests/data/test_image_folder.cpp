@@ -1,0 +1,225 @@
+#include <gtest/gtest.h>
+
+#include "data/decode.h"
+#include "data/image_folder.h"
+#include "data/resize.h"
+#include "tests/data/data_files.h"
+
+#if __has_include(<stb/stb_image_write.h>)
+#define RETORT_TEST_HAVE_JPEG_WRITER 1
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STBI_WRITE_NO_STDIO
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include <stb/stb_image_write.h>
+#pragma GCC diagnostic pop
+#endif
+
+namespace retort {
+namespace {
+
+using testing::png_bytes;
+using testing::TempDir;
+using testing::write_bytes;
+
+std::vector<uint8_t> pattern(int w, int h, int c, int seed) {
+  std::vector<uint8_t> v(static_cast<size_t>(w) * h * c);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>(seed * 31 + i * 7);
+  return v;
+}
+
+#define SKIP_WITHOUT_STB()                                                      \
+  if (!data::have_stb()) GTEST_SKIP() << "this build lacks stb_image"
+
+TEST(ImageFolder, PngClassesSortedGreyPromotedAlphaDropped) {
+  SKIP_WITHOUT_STB();
+  TempDir tmp;
+  // Classes and files are sorted by name, whatever order they were written in.
+  write_bytes(tmp / "zebra/b.png", png_bytes(3, 2, 3, pattern(3, 2, 3, 1)));
+  write_bytes(tmp / "zebra/a.PNG", png_bytes(3, 2, 3, pattern(3, 2, 3, 2)));
+  write_bytes(tmp / "ant/grey.png", png_bytes(3, 2, 1, pattern(3, 2, 1, 3)));
+  write_bytes(tmp / "ant/rgba.png", png_bytes(3, 2, 4, pattern(3, 2, 4, 4)));
+  write_bytes(tmp / "ant/notes.txt", "not an image");
+  write_bytes(tmp / "ant/._grey.png", "AppleDouble junk");
+  data::ImageFolder ds(tmp.path(), "t", data::standard_normalization("imagenet"));
+  ASSERT_EQ(ds.size(), 4);
+  EXPECT_EQ(ds.classes(), (std::vector<std::string>{"ant", "zebra"}));
+  EXPECT_EQ(ds.label(0), 0);
+  EXPECT_EQ(ds.label(3), 1);
+  EXPECT_EQ(ds.path(0), tmp / "ant/grey.png");
+  EXPECT_EQ(ds.path(2), tmp / "zebra/a.PNG");
+  EXPECT_FALSE(ds.image_shape().fixed());
+  EXPECT_EQ(ds.image_shape().channels, 3);
+
+  data::Image img;
+  ds.load(0, img);  // grey -> RGB: each channel the grey value
+  ASSERT_EQ(img.shape(), (data::ImageShape{2, 3, 3}));
+  const std::vector<uint8_t> g = pattern(3, 2, 1, 3);
+  for (int i = 0; i < 6; ++i)
+    for (int c = 0; c < 3; ++c) EXPECT_EQ(img.pixels[3 * i + c], g[i]);
+  ds.load(1, img);  // RGBA -> RGB
+  const std::vector<uint8_t> rgba = pattern(3, 2, 4, 4);
+  for (int i = 0; i < 6; ++i)
+    for (int c = 0; c < 3; ++c) EXPECT_EQ(img.pixels[3 * i + c], rgba[4 * i + c]);
+  ds.load(2, img);  // RGB, lossless
+  EXPECT_EQ(img.pixels, pattern(3, 2, 3, 2));
+}
+
+TEST(ImageFolder, ResizeOnLoadAndGreyOutput) {
+  SKIP_WITHOUT_STB();
+  TempDir tmp;
+  write_bytes(tmp / "a/x.png", png_bytes(4, 4, 3, pattern(4, 4, 3, 5)));
+  write_bytes(tmp / "b/y.png", png_bytes(2, 2, 3, pattern(2, 2, 3, 6)));
+  data::ImageFolderOptions o;
+  o.height = 2, o.width = 2;
+  data::ImageFolder ds(tmp.path(), "t", {}, o);
+  EXPECT_EQ(ds.image_shape(), (data::ImageShape{2, 2, 3}));
+  data::Image img, decoded, expected;
+  ds.load(0, img);
+  data::read_image(tmp / "a/x.png", 3, decoded);
+  data::resize_bilinear(decoded, 2, 2, expected);
+  EXPECT_EQ(img.pixels, expected.pixels);
+  ds.load(1, img);  // already 2x2: untouched
+  EXPECT_EQ(img.pixels, pattern(2, 2, 3, 6));
+
+  data::ImageFolderOptions grey;
+  grey.channels = 1;
+  data::ImageFolder g(tmp.path(), "t", {}, grey);
+  g.load(1, img);
+  ASSERT_EQ(img.channels, 1);
+  const std::vector<uint8_t> p = pattern(2, 2, 3, 6);
+  // stb's grey level: (77 R + 150 G + 29 B) >> 8.
+  EXPECT_EQ(img.pixels[0], static_cast<uint8_t>((p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8));
+}
+
+TEST(ImageFolder, JpegDecodes) {
+  SKIP_WITHOUT_STB();
+#ifndef RETORT_TEST_HAVE_JPEG_WRITER
+  GTEST_SKIP() << "no stb_image_write.h to write a JPEG with";
+#else
+  TempDir tmp;
+  std::vector<uint8_t> rgb(16 * 16 * 3);
+  for (size_t i = 0; i < rgb.size(); i += 3) rgb[i] = 200, rgb[i + 1] = 40, rgb[i + 2] = 90;
+  std::string jpg;
+  stbi_write_jpg_to_func([](void* ctx, void* d, int n) { static_cast<std::string*>(ctx)->append(static_cast<char*>(d), n); },
+                         &jpg, 16, 16, 3, rgb.data(), 95);
+  write_bytes(tmp / "red/0000.jpg", jpg);
+  write_bytes(tmp / "red/0001.JPEG", jpg);
+  data::ImageFolder ds(tmp.path(), "t", {});
+  ASSERT_EQ(ds.size(), 2);
+  data::Image img;
+  ds.load(1, img);
+  ASSERT_EQ(img.shape(), (data::ImageShape{16, 16, 3}));
+  for (size_t i = 0; i < img.pixels.size(); ++i) EXPECT_NEAR(img.pixels[i], rgb[i], 4) << i;
+#endif
+}
+
+TEST(ImageFolder, CacheKeepsDecodedImagesWithinTheBudget) {
+  SKIP_WITHOUT_STB();
+  TempDir tmp;
+  for (int i = 0; i < 4; ++i)
+    write_bytes(tmp / ("c/" + std::to_string(i) + ".png"), png_bytes(4, 4, 3, pattern(4, 4, 3, i)));
+  data::ImageFolderOptions o;
+  o.cache_bytes = 2 * 48;  // two 4x4x3 images
+  data::ImageFolder ds(tmp.path(), "t", {}, o);
+  data::Image img;
+  for (int i = 0; i < 4; ++i) ds.load(i, img);
+  EXPECT_EQ(ds.cached_images(), 2);
+  EXPECT_EQ(ds.cached_bytes(), 96);
+  // Cached images (the first two loaded) no longer need their files; the others do.
+  std::filesystem::remove(tmp / "c/0.png");
+  std::filesystem::remove(tmp / "c/3.png");
+  ds.load(0, img);
+  EXPECT_EQ(img.pixels, pattern(4, 4, 3, 0));
+  EXPECT_ERROR_WITH(ds.load(3, img), tmp / "c/3.png");  // not cached: read again
+  o.cache_bytes = 0;
+  data::ImageFolder none(tmp.path(), "t", {}, o);
+  none.load(1, img);
+  EXPECT_EQ(none.cached_images(), 0);
+}
+
+TEST(ImageFolder, TinyImageNetLayoutNestedFoldersAndSharedClasses) {
+  TempDir tmp;
+  const std::string png = png_bytes(2, 2, 3, pattern(2, 2, 3, 0));
+  // train/<wnid>/images/*.JPEG-style nesting, plus a boxes file that is not an image.
+  write_bytes(tmp / "train/n01/images/n01_0.png", png);
+  write_bytes(tmp / "train/n01/images/n01_1.png", png);
+  write_bytes(tmp / "train/n01/n01_boxes.txt", "n01_0.png 0 0 1 1\n");
+  write_bytes(tmp / "train/n02/images/n02_0.png", png);
+  write_bytes(tmp / "train/n03/a.png", png);
+  const std::vector<std::string> classes = data::image_folder_classes(tmp / "train");
+  EXPECT_EQ(classes, (std::vector<std::string>{"n01", "n02", "n03"}));
+  data::ImageFolder train(tmp / "train", "t", {});
+  ASSERT_EQ(train.size(), 4);
+  EXPECT_EQ(train.path(1), tmp / "train/n01/images/n01_1.png");
+  EXPECT_EQ(train.label(2), 1);
+  // val/images + val_annotations.txt, labelled with the train classes.
+  write_bytes(tmp / "val/images/val_1.png", png);
+  write_bytes(tmp / "val/images/val_0.png", png);
+  write_bytes(tmp / "val/val_annotations.txt", "val_1.png\tn03\t0\t0\t1\t1\nval_0.png\tn02\t0\t0\t1\t1\n\n");
+  data::ImageFolderOptions o;
+  o.classes = classes;
+  data::ImageFolder val(tmp / "val", "v", {}, o);
+  ASSERT_EQ(val.size(), 2);
+  EXPECT_EQ(val.path(0), tmp / "val/images/val_0.png");
+  EXPECT_EQ(val.label(0), 1);
+  EXPECT_EQ(val.label(1), 2);
+  EXPECT_ERROR_WITH(data::ImageFolder(tmp / "val", "v", {}), "val_annotations.txt", "train folder");
+  write_bytes(tmp / "val/val_annotations.txt", "val_0.png\tn09\n");
+  EXPECT_ERROR_WITH(data::ImageFolder(tmp / "val", "v", {}, o), "line 1", "class 'n09'");
+  write_bytes(tmp / "val/val_annotations.txt", "val_7.png\tn01\n");
+  EXPECT_ERROR_WITH(data::ImageFolder(tmp / "val", "v", {}, o), tmp / "val/images/val_7.png", "does not exist");
+  // A test split lacking a class keeps the train labels; an unknown class folder is an error.
+  write_bytes(tmp / "test/n03/x.png", png);
+  data::ImageFolder test(tmp / "test", "t", {}, o);
+  EXPECT_EQ(test.num_classes(), 3);
+  EXPECT_EQ(test.label(0), 2);
+  write_bytes(tmp / "test/zzz/x.png", png);
+  EXPECT_ERROR_WITH(data::ImageFolder(tmp / "test", "t", {}, o), tmp / "test/zzz", "not one of the 3 classes");
+}
+
+TEST(ImageFolderErrors, EmptyClassFolderZeroSizeAndCorruptImages) {
+  TempDir tmp;
+  write_bytes(tmp / "a/x.png", png_bytes(2, 2, 3, pattern(2, 2, 3, 0)));
+  std::filesystem::create_directories(tmp / "b");
+  write_bytes(tmp / "b/readme.txt", "no images here");
+  EXPECT_ERROR_WITH(data::ImageFolder(tmp.path(), "t", {}), "class folder", tmp / "b", "holds no image files");
+  write_bytes(tmp / "b/zero.png", "");
+  EXPECT_ERROR_WITH(data::ImageFolder(tmp.path(), "t", {}), tmp / "b/zero.png", "empty image file");
+  write_bytes(tmp / "b/zero.png", "this is not a PNG");
+  data::ImageFolder ds(tmp.path(), "t", {});
+  data::Image img;
+  if (data::have_stb()) {
+    EXPECT_ERROR_WITH(ds.load(1, img), tmp / "b/zero.png", "cannot decode image");
+  } else {
+    EXPECT_ERROR_WITH(ds.load(1, img), tmp / "b/zero.png", "lacks stb_image");
+  }
+  // A truncated PNG.
+  std::string png = png_bytes(8, 8, 3, pattern(8, 8, 3, 1));
+  write_bytes(tmp / "b/zero.png", png.substr(0, png.size() / 2));
+  EXPECT_ERROR_WITH(ds.load(1, img), tmp / "b/zero.png");
+}
+
+TEST(ImageFolderErrors, MissingDirectoriesAndSplits) {
+  TempDir tmp;
+  EXPECT_ERROR_WITH(data::ImageFolder(tmp / "absent", "t", {}), tmp / "absent", "does not exist");
+  EXPECT_ERROR_WITH(data::ImageFolder(tmp.path(), "t", {}), "holds no class folders");
+  std::filesystem::create_directories(tmp / "train/a");
+  std::filesystem::create_directories(tmp / "val/a");
+  EXPECT_EQ(data::image_folder_split_dir(tmp.path(), data::Split::Train, "k"), tmp / "train");
+  EXPECT_EQ(data::image_folder_split_dir(tmp.path(), data::Split::Test, "k"), tmp / "val");
+  std::filesystem::create_directories(tmp / "test/a");
+  EXPECT_EQ(data::image_folder_split_dir(tmp.path(), data::Split::Test, "k"), tmp / "test");
+  TempDir empty;
+  EXPECT_ERROR_WITH(data::image_folder_split_dir(empty.path(), data::Split::Train, "imagefolder"), "imagefolder",
+                    empty.path(), "no train/ folder");
+  EXPECT_ERROR_WITH(data::image_folder_split_dir(empty.path(), data::Split::Test, "imagefolder"), "neither test/ nor val/");
+  EXPECT_ERROR_WITH(data::image_folder_split_dir(empty / "x", data::Split::Test, "imagefolder"), empty / "x",
+                    "does not exist");
+}
+
+}  // namespace
+}  // namespace retort
