@@ -25,6 +25,21 @@ int cmd_report(const std::vector<std::string>& args) {
     out = cli.positional()[0] + "/report.html";
   }
   write_file_atomic(out, distill::render_report(runs));
+  // The same final table as text.
+  std::printf("%-36s %9s %7s %9s %16s\n", "run", "teacher", "epochs", "last top-1", "best top-1 (ep)");
+  for (const distill::ReportRun& r : runs) {
+    char teacher[32] = "-";
+    if (r.teacher_top1 >= 0) std::snprintf(teacher, sizeof teacher, "%.2f", r.teacher_top1);
+    if (r.history.empty()) {
+      std::printf("%-36s %9s %7d %9s %16s\n", r.name.c_str(), teacher, 0, "-", "-");
+      continue;
+    }
+    double best = 0;
+    for (const auto& m : r.history)
+      if (m.epoch == r.best_epoch) best = m.test_top1;
+    std::printf("%-36s %9s %7d %9.2f %10.2f (%d)\n", r.name.c_str(), teacher, r.history.back().epoch,
+                r.history.back().test_top1, best, r.best_epoch);
+  }
   std::printf("wrote %s (%zu run%s)\n", out.c_str(), runs.size(), runs.size() == 1 ? "" : "s");
   return 0;
 }

@@ -14,6 +14,14 @@ class UsageError : public std::runtime_error {
 };
 
 int cmd_info(const std::vector<std::string>& args);
+int cmd_train(const std::vector<std::string>& args);
+int cmd_distill(const std::vector<std::string>& args);
+int cmd_eval(const std::vector<std::string>& args);
+int cmd_models(const std::vector<std::string>& args);
+int cmd_predict(const std::vector<std::string>& args);
+int cmd_report(const std::vector<std::string>& args);
+int cmd_data(const std::vector<std::string>& args);
+int cmd_loss(const std::vector<std::string>& args);
 
 }  // namespace tools
 }  // namespace retort

@@ -19,7 +19,15 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"train", "train a model with cross-entropy (a teacher or a baseline student)", retort::tools::cmd_train},
+    {"distill", "distill a student from a frozen teacher with an objective", retort::tools::cmd_distill},
+    {"eval", "evaluate weights on a data set: top-1, top-5, loss, per-class accuracy", retort::tools::cmd_eval},
+    {"models", "list the model zoo: parameters, MACs, feature dimension, classifier key", retort::tools::cmd_models},
+    {"predict", "logits of a model on stored images (checks converted teachers, caches logits)", retort::tools::cmd_predict},
+    {"report", "rebuild report.html of a run, or compare several runs side by side", retort::tools::cmd_report},
     {"info", "print the build configuration and the devices", retort::tools::cmd_info},
+    {"data", "inspect a data set: counts, classes, pixel statistics; --dump samples, --bench the loader", retort::tools::cmd_data},
+    {"loss", "evaluate a distillation objective on stored logits (--list: every method)", retort::tools::cmd_loss},
 };
 
 void print_usage(FILE* out) {
