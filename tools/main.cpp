@@ -2,12 +2,16 @@
 // (retort::Error) and usage errors print one line and exit 2; anything else
 // is an internal error (exit 1).
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "tools/commands.h"
+#include "tensor/cpu/gemm.h"
 #include "tensor/error.h"
 
 namespace {
@@ -35,9 +39,19 @@ void print_usage(FILE* out) {
   for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
 }
 
+// Restarts the binary once with OPENBLAS_CORETYPE set when OpenBLAS fell back
+// to a generic kernel on a CPU it does not know; a user's own setting wins.
+void choose_blas_kernel(char** argv) {
+  const char* core = retort::cpu::blas_better_coretype();
+  if (core == nullptr || std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  setenv("OPENBLAS_CORETYPE", core, 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: go on with the generic kernel
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  choose_blas_kernel(argv);
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     print_usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;

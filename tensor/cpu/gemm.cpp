@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "tensor/parallel.h"
@@ -163,6 +164,18 @@ void blas_single_threaded() {
 #ifdef RETORT_WITH_OPENBLAS
   openblas_set_num_threads(1);
 #endif
+}
+
+const char* blas_better_coretype() {
+#if defined(RETORT_WITH_OPENBLAS) && defined(__x86_64__)
+  const std::string core = openblas_get_corename();
+  const bool generic = core == "Prescott" || core == "Core2" || core == "Penryn" || core == "Nehalem" ||
+                       core == "Unknown" || core == "Katmai" || core == "Northwood";
+  if (!generic) return nullptr;
+  if (__builtin_cpu_supports("avx512f")) return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+  return nullptr;
 }
 
 }  // namespace cpu
