@@ -269,8 +269,8 @@ MethodInfo cmkd_method() {
       {"eps", 1e-8, "added to the product of the centred norms in every Pearson correlation"},
   };
   m.pair_overrides = {
-      {"ResNet34", "ResNet18", {{"tau", 1.0}}},
-      {"ResNet50", "MobileNetV1", {{"tau", 1.0}}},
+      {"resnet34_imagenet", "resnet18_imagenet", {{"tau", 1.0}}},
+      {"resnet50_imagenet", "MobileNetV1", {{"tau", 1.0}}},
   };
   m.make = [](const Options& o) -> std::unique_ptr<Objective> { return std::make_unique<CmkdObjective>(o); };
   return m;

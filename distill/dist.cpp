@@ -187,8 +187,8 @@ MethodInfo dist_method() {
   // configs/strategies/distill/resnet_dist.yaml (ImageNet: tau = 1); the CIFAR-100
   // config (tau = 4, beta = gamma = 1, w_kd = 2) is the same for every pair.
   m.pair_overrides = {
-      {"ResNet34", "ResNet18", {{"tau", 1.0}}},
-      {"ResNet50", "MobileNetV1", {{"tau", 1.0}}},
+      {"resnet34_imagenet", "resnet18_imagenet", {{"tau", 1.0}}},
+      {"resnet50_imagenet", "MobileNetV1", {{"tau", 1.0}}},
   };
   m.make = [](const Options& o) -> std::unique_ptr<Objective> { return std::make_unique<DistObjective>(o); };
   return m;

@@ -185,8 +185,8 @@ MethodInfo dkd_method() {
       {"resnet32x4", "ShuffleV1", {{"beta", 8.0}}},
       {"resnet32x4", "ShuffleV2", {{"beta", 8.0}}},
       {"wrn_40_2", "ShuffleV1", {{"beta", 8.0}}},
-      {"ResNet34", "ResNet18", {{"T", 1.0}, {"warmup", 1.0}, {"beta", 0.5}}},
-      {"ResNet50", "MobileNetV1", {{"T", 1.0}, {"warmup", 1.0}, {"beta", 2.0}}},
+      {"resnet34_imagenet", "resnet18_imagenet", {{"T", 1.0}, {"warmup", 1.0}, {"beta", 0.5}}},
+      {"resnet50_imagenet", "MobileNetV1", {{"T", 1.0}, {"warmup", 1.0}, {"beta", 2.0}}},
   };
   m.make = [](const Options& o) -> std::unique_ptr<Objective> { return std::make_unique<DkdObjective>(o); };
   return m;

@@ -110,8 +110,8 @@ MethodInfo kd_method() {
   };
   // mdistiller's ImageNet configs (configs/imagenet/r34_r18/kd.yaml, r50_mv1/kd.yaml).
   m.pair_overrides = {
-      {"ResNet34", "ResNet18", {{"T", 1.0}, {"w_ce", 0.5}, {"w_kd", 0.5}}},
-      {"ResNet50", "MobileNetV1", {{"T", 1.0}, {"w_ce", 0.5}, {"w_kd", 0.5}}},
+      {"resnet34_imagenet", "resnet18_imagenet", {{"T", 1.0}, {"w_ce", 0.5}, {"w_kd", 0.5}}},
+      {"resnet50_imagenet", "MobileNetV1", {{"T", 1.0}, {"w_ce", 0.5}, {"w_kd", 0.5}}},
   };
   m.make = [](const Options& o) -> std::unique_ptr<Objective> { return std::make_unique<KdObjective>(o); };
   return m;

@@ -176,7 +176,7 @@ TEST(Dist, MethodRowAndObjective) {
   EXPECT_EQ(d.get("ce_weight"), 1.0);
   EXPECT_EQ(d.get("kd_weight"), 2.0);
   EXPECT_EQ(d.get("eps"), 1e-8);
-  EXPECT_EQ(m.for_pair("ResNet34", "ResNet18").get("tau"), 1.0);
+  EXPECT_EQ(m.for_pair("resnet34_imagenet", "resnet18_imagenet").get("tau"), 1.0);
   std::unique_ptr<distill::Objective> obj = m.make(d);
   distill::StepInputs in;
   in.student = Variable(kdv::logits("B", "Zs"), true);

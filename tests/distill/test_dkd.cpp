@@ -188,8 +188,8 @@ TEST(Dkd, MethodRowAndObjective) {
   EXPECT_EQ(d.get("ce_weight"), 1.0);
   EXPECT_EQ(m.for_pair("resnet56", "resnet20").get("beta"), 2.0);
   EXPECT_EQ(m.for_pair("wrn_40_2", "wrn_16_2").get("beta"), 6.0);
-  EXPECT_EQ(m.for_pair("ResNet34", "ResNet18").get("T"), 1.0);
-  EXPECT_EQ(m.for_pair("ResNet34", "ResNet18").get("beta"), 0.5);
+  EXPECT_EQ(m.for_pair("resnet34_imagenet", "resnet18_imagenet").get("T"), 1.0);
+  EXPECT_EQ(m.for_pair("resnet34_imagenet", "resnet18_imagenet").get("beta"), 0.5);
 
   std::unique_ptr<distill::Objective> obj = m.make(d);
   distill::StepInputs in;

@@ -50,7 +50,7 @@ TEST(KdVectors, ExampleA) {
   const auto cifar = kda::evaluate([&](const Variable& s) { return distill::kd_loss(s, zt, y, KdOptions(), 1); }, zs);
   EXPECT_NEAR_REL(cifar.total(), kda::expected(id, "L_cifar"));
   EXPECT_NEAR_REL(kda::terms_sum(cifar.loss), kda::expected(id, "L_cifar"));
-  const KdOptions imagenet = KdOptions::from(distill::kd_method().for_pair("ResNet34", "ResNet18"));
+  const KdOptions imagenet = KdOptions::from(distill::kd_method().for_pair("resnet34_imagenet", "resnet18_imagenet"));
   EXPECT_EQ(imagenet.T, 1.0);
   const auto in = kda::evaluate([&](const Variable& s) { return distill::kd_loss(s, zt, y, imagenet, 1); }, zs);
   EXPECT_NEAR_REL(in.total(), kda::expected(id, "L_imagenet"));
