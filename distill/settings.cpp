@@ -1,5 +1,6 @@
 #include "distill/settings.h"
 
+#include "layers/models/zoo.h"
 #include "tensor/error.h"
 
 namespace retort {
@@ -86,6 +87,8 @@ TrainSettings TrainSettings::from_config(const Config& c) {
   s.teacher = c.get("model.teacher");
   s.teacher_weights = c.get("model.teacher_weights");
   s.method = c.get("method.name");
+  layers::find_model(s.student);  // unknown names fail here, before any work, with the nearest name
+  if (!s.teacher.empty()) layers::find_model(s.teacher);
   s.label_smoothing = c.get_double("method.label_smoothing");
   require(s.label_smoothing >= 0 && s.label_smoothing <= 1, "method.label_smoothing", "a value in [0, 1]",
           c.get("method.label_smoothing"));

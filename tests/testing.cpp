@@ -1,7 +1,12 @@
 #include "tests/testing.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 #include "autograd/engine.h"
@@ -139,6 +144,42 @@ double projected(const GradFunction& f, const std::vector<autograd::Variable>& v
   if (failures == 0) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << failures << " gradient mismatches; first:" << report.str()
                                        << "\n  largest error " << worst;
+}
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+CliRun run_retort(const std::string& args, const std::string& env) {
+  char dir[] = "/tmp/retort-cli-XXXXXX";
+  if (::mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
+  const std::string out = std::string(dir) + "/stdout", err = std::string(dir) + "/stderr";
+  const std::string cmd = env + " '" + RETORT_BINARY + "' " + args + " >'" + out + "' 2>'" + err + "'";
+  const int raw = std::system(cmd.c_str());
+  CliRun r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+  ::rmdir(dir);
+  return r;
+}
+
+::testing::AssertionResult failed_with(const CliRun& run, const std::vector<std::string>& needles) {
+  if (run.status != 2) return ::testing::AssertionFailure() << "exit status " << run.status << ", expected 2; stderr: " << run.err;
+  if (run.err.empty() || run.err.find('\n') != run.err.size() - 1)
+    return ::testing::AssertionFailure() << "expected one line on stderr, found: " << run.err;
+  for (const std::string& n : needles)
+    if (run.err.find(n) == std::string::npos) return ::testing::AssertionFailure() << "stderr lacks '" << n << "': " << run.err;
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace testing

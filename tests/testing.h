@@ -62,5 +62,19 @@ using GradFunction = std::function<autograd::Variable(const std::vector<autograd
 ::testing::AssertionResult grad_check(const GradFunction& f, const std::vector<Tensor>& inputs,
                                       const GradCheckOptions& options = GradCheckOptions());
 
+// One run of the retort binary: exit status (-1 when killed) and its output.
+struct CliRun {
+  int status = -1;
+  std::string out, err;
+};
+
+// Runs `retort ARGS` (ARGS in shell syntax; quote paths) with ENV prefixed
+// (e.g. "RETORT_KILL_AFTER_EPOCH=1"), capturing stdout and stderr.
+CliRun run_retort(const std::string& args, const std::string& env = "");
+
+// Passes when the run exited 2 with one line on stderr holding every needle:
+// the contract for bad input.
+::testing::AssertionResult failed_with(const CliRun& run, const std::vector<std::string>& needles);
+
 }  // namespace testing
 }  // namespace retort

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 namespace retort {
 namespace tools {
@@ -50,6 +52,10 @@ void ProgressPrinter::epoch_end(const distill::EpochMetrics& m, bool best) {
               prefix_.c_str(), m.epoch, epochs_, m.lr, m.train_loss, m.train_top1, m.test_loss, m.test_top1,
               m.test_top5, m.seconds, m.images_per_second, best ? " *" : "");
   std::fflush(stdout);
+  // Crash tests: RETORT_KILL_AFTER_EPOCH=N kills the process with SIGKILL once
+  // epoch N is on disk, leaving exactly what a kill between epochs leaves.
+  const char* kill_after = std::getenv("RETORT_KILL_AFTER_EPOCH");
+  if (kill_after != nullptr && std::atoi(kill_after) == m.epoch) std::raise(SIGKILL);
 }
 
 }  // namespace tools

@@ -2,7 +2,6 @@
 // line on bad input.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 
 #include <fstream>
 #include <sstream>
@@ -10,6 +9,7 @@
 #include "data/decode.h"
 #include "tensor/safetensors.h"
 #include "tests/data/data_files.h"
+#include "tests/testing.h"
 
 namespace retort {
 namespace {
@@ -20,36 +20,17 @@ using testing::png_bytes;
 using testing::TempDir;
 using testing::write_bytes;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using testing::CliRun;
 
-struct Result {
-  int status;
-  std::string out, err;
-};
+CliRun run(const TempDir&, const std::string& args) { return testing::run_retort("data " + args); }
 
-Result run(const TempDir& tmp, const std::string& args) {
-  const std::string cmd =
-      std::string(RETORT_BINARY) + " data " + args + " >" + (tmp / "stdout") + " 2>" + (tmp / "stderr");
-  const int rc = std::system(cmd.c_str());
-  return Result{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(tmp / "stdout"), slurp(tmp / "stderr")};
-}
-
-// Exit status 2 and a single stderr line holding every string.
-void expect_bad_input(const TempDir& tmp, const std::string& args, const std::vector<std::string>& needles) {
-  const Result r = run(tmp, args);
-  EXPECT_EQ(r.status, 2) << args << "\n" << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  for (const std::string& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << "stderr: " << r.err << "lacks: " << n;
+void expect_bad_input(const TempDir&, const std::string& args, const std::vector<std::string>& needles) {
+  EXPECT_TRUE(testing::failed_with(testing::run_retort("data " + args), needles)) << args;
 }
 
 TEST(DataCommand, PrintsTheSummaryOfAGoodDataSet) {
   TempDir tmp;
-  const Result r = run(tmp, "synthetic:classes=3,size=8,n=30 --split test");
+  const CliRun r = run(tmp, "synthetic:classes=3,size=8,n=30 --split test");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("samples     30"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("classes     3"), std::string::npos);
@@ -92,7 +73,7 @@ TEST(DataCommand, BadInputExitsTwoWithOneLine) {
 TEST(DataCommand, DumpWritesTransformedSamples) {
   TempDir tmp;
   const std::string file = tmp / "dump.safetensors";
-  Result r = run(tmp, "synthetic:classes=4,size=8,n=10 --dump 6 --out " + file + " --transform train --seed 3");
+  CliRun r = run(tmp, "synthetic:classes=4,size=8,n=10 --dump 6 --out " + file + " --transform train --seed 3");
   ASSERT_EQ(r.status, 0) << r.err;
   const safetensors::Contents c = safetensors::load(file);
   const Tensor* images = c.find("images");
@@ -121,7 +102,7 @@ TEST(DataCommand, DumpWritesTransformedSamples) {
 
 TEST(DataCommand, BenchReportsImagesPerSecond) {
   TempDir tmp;
-  const Result r = run(tmp, "synthetic:size=8,n=64 --bench 2 --batch-size 16 --transform train,strong");
+  const CliRun r = run(tmp, "synthetic:size=8,n=64 --bench 2 --batch-size 16 --transform train,strong");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("steady state (epochs 1..2): median"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("images/s"), std::string::npos);

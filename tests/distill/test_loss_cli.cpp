@@ -2,7 +2,6 @@
 // binary (safetensors in, JSON and a gradient file out), --list, and the
 // one-line errors with exit status 2.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <string>
@@ -19,10 +18,7 @@ namespace {
 
 namespace kda = testing::kda;
 
-struct CliRun {
-  int status = -1;
-  std::string out, err;
-};
+using testing::CliRun;
 
 class LossCli : public ::testing::Test {
  protected:
@@ -41,16 +37,7 @@ class LossCli : public ::testing::Test {
     save("t.safetensors", {{"logits", kda::logits(input, "Zt")}});
     if (!labels_of.empty()) save("y.safetensors", {{"labels", kda::labels(labels_of)}});
   }
-  CliRun run(const std::string& args) const {
-    const std::string cmd = std::string("'") + RETORT_BINARY + "' loss " + args + " >'" + path("out.txt") + "' 2>'" +
-                            path("err.txt") + "'";
-    CliRun r;
-    const int raw = std::system(cmd.c_str());
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = read_file(path("out.txt"));
-    r.err = read_file(path("err.txt"));
-    return r;
-  }
+  CliRun run(const std::string& args) const { return testing::run_retort("loss " + args); }
   std::string files(bool labels = true) const {
     return "--student '" + path("s.safetensors") + "' --teacher '" + path("t.safetensors") + "'" +
            (labels ? " --labels '" + path("y.safetensors") + "'" : "");
@@ -62,11 +49,7 @@ class LossCli : public ::testing::Test {
   }
   // A failing run: exit 2 and exactly one line on stderr containing `what`.
   void expect_error(const std::string& args, const std::string& what) const {
-    const CliRun r = run(args);
-    EXPECT_EQ(r.status, 2) << args << "\n" << r.err;
-    EXPECT_NE(r.err.find(what), std::string::npos) << "stderr: " << r.err;
-    ASSERT_FALSE(r.err.empty());
-    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "more than one line: " << r.err;
+    EXPECT_TRUE(testing::failed_with(run(args), {what})) << args;
   }
 
   std::string dir_;
