@@ -18,8 +18,9 @@ double Schedule::lr_at(int epoch) const {
         if (m < epoch) lr *= gamma;
       break;
     case Kind::Cosine: {
-      const double span = total_epochs > 1 ? static_cast<double>(total_epochs - 1) : 1.0;
-      const double t = std::min(1.0, static_cast<double>(epoch - 1) / span);
+      // PyTorch's CosineAnnealingLR(T_max = total_epochs) stepped once per
+      // epoch: the last epoch still trains (min_lr would be epoch total + 1).
+      const double t = std::min(1.0, static_cast<double>(epoch - 1) / std::max(total_epochs, 1));
       lr = min_lr + (base_lr - min_lr) * 0.5 * (1.0 + std::cos(M_PI * t));
       break;
     }

@@ -1,7 +1,8 @@
 // Learning-rate schedules as functions of the epoch, counted from 1 as the
 // benchmark counts them. Multistep: lr0 * gamma^k, k = number of milestones
 // strictly below the epoch (150/180/210 drop the rate at the start of epochs
-// 151, 181, 211). Cosine: from lr0 at epoch 1 to min_lr at the last epoch.
+// 151, 181, 211). Cosine: PyTorch's CosineAnnealingLR(T_max = epochs),
+// lr0 at epoch 1 and min_lr + (lr0 - min_lr)(1 + cos(pi (E-1)/E))/2 at the last epoch E.
 // Optional linear warm-up over the first warmup_epochs epochs.
 #pragma once
 #include <string>

@@ -114,10 +114,15 @@ TEST(Schedule, CosineAndWarmup) {
   optim::Schedule s;
   s.kind = optim::Schedule::Kind::Cosine;
   s.base_lr = 0.1;
-  s.total_epochs = 11;
+  s.total_epochs = 10;
+  // The closed form of torch CosineAnnealingLR(T_max=10) on lr 0.1 after 0, 5 and 9 steps:
+  // 0.05 * (1 + cos(0.9 pi)) = 0.0024471741852423235.
   EXPECT_DOUBLE_EQ(s.lr_at(1), 0.1);
   EXPECT_NEAR(s.lr_at(6), 0.05, 1e-12);
-  EXPECT_NEAR(s.lr_at(11), 0.0, 1e-12);
+  EXPECT_NEAR(s.lr_at(10), 0.0024471741852423235, 1e-12);
+  s.min_lr = 0.001;
+  EXPECT_NEAR(s.lr_at(10), 0.001 + 0.099 * 0.024471741852423235, 1e-12);
+  s.min_lr = 0.0;
   s.warmup_epochs = 5;
   EXPECT_NEAR(s.lr_at(1), 0.1 * 1 / 5, 1e-12);
   EXPECT_NEAR(s.lr_at(5), (0.05 + 0.05 * std::cos(M_PI * 0.4)) * 5 / 5, 1e-12);
