@@ -6,7 +6,7 @@ RETORT_BLAS ?= AUTO
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo clean install
+.PHONY: all deps configure build test demo demo-cifar10 clean install
 
 all: build
 
@@ -22,8 +22,14 @@ build: configure
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-demo: deps build
-	./scripts/demo.sh $(BUILD)
+# The demos need only the binary, not the test suite.
+demo: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target retort_cli
+	./scripts/demo.sh $(BUILD) fashion-mnist
+
+demo-cifar10: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target retort_cli
+	./scripts/demo.sh $(BUILD) cifar10
 
 install: build
 	cmake --install $(BUILD)

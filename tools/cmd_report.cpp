@@ -1,5 +1,6 @@
 // retort report RUN [RUN...]: rebuilds report.html for one run, or a
 // side-by-side comparison of several.
+#include <algorithm>
 #include <cstdio>
 
 #include "distill/report.h"
@@ -26,18 +27,20 @@ int cmd_report(const std::vector<std::string>& args) {
   }
   write_file_atomic(out, distill::render_report(runs));
   // The same final table as text.
-  std::printf("%-36s %9s %7s %9s %16s\n", "run", "teacher", "epochs", "last top-1", "best top-1 (ep)");
+  int w = 3;  // the width of the run column
+  for (const distill::ReportRun& r : runs) w = std::max(w, static_cast<int>(r.name.size()));
+  std::printf("%-*s %9s %7s %9s %16s\n", w, "run", "teacher", "epochs", "last top-1", "best top-1 (ep)");
   for (const distill::ReportRun& r : runs) {
     char teacher[32] = "-";
     if (r.teacher_top1 >= 0) std::snprintf(teacher, sizeof teacher, "%.2f", r.teacher_top1);
     if (r.history.empty()) {
-      std::printf("%-36s %9s %7d %9s %16s\n", r.name.c_str(), teacher, 0, "-", "-");
+      std::printf("%-*s %9s %7d %9s %16s\n", w, r.name.c_str(), teacher, 0, "-", "-");
       continue;
     }
     double best = 0;
     for (const auto& m : r.history)
       if (m.epoch == r.best_epoch) best = m.test_top1;
-    std::printf("%-36s %9s %7d %9.2f %10.2f (%d)\n", r.name.c_str(), teacher, r.history.back().epoch,
+    std::printf("%-*s %9s %7d %9.2f %10.2f (%d)\n", w, r.name.c_str(), teacher, r.history.back().epoch,
                 r.history.back().test_top1, best, r.best_epoch);
   }
   std::printf("wrote %s (%zu run%s)\n", out.c_str(), runs.size(), runs.size() == 1 ? "" : "s");
