@@ -95,10 +95,12 @@ LoadReport Module::load_state_dict(const std::vector<NamedTensor>& tensors, bool
 
   LoadReport report;
   std::vector<std::pair<Tensor, const Tensor*>> copies;
+  std::vector<Tensor> defaults;  // absent optional buffers, reset to 0 (MODELS.md section 5.4)
   for (const Target& t : targets) {
     auto it = given.find(t.name);
     if (it == given.end()) {
       (t.optional ? report.defaulted : report.missing).push_back(t.name);
+      if (t.optional) defaults.push_back(t.dst);
       continue;
     }
     const Tensor& src = *it->second;
@@ -118,6 +120,7 @@ LoadReport Module::load_state_dict(const std::vector<NamedTensor>& tensors, bool
     Tensor dst = c.first;
     ops::copy_(dst, *c.second);
   }
+  for (Tensor& d : defaults) ops::fill_(d, 0);
   report.loaded = static_cast<int64_t>(copies.size());
   return report;
 }

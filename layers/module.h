@@ -55,8 +55,8 @@ class Module {
   std::vector<NamedTensor> state_dict() const;
   // Strict: every problem (missing key, unexpected key, shape or dtype mismatch)
   // throws one Error listing all of them, and nothing is modified. Non-strict:
-  // loads what matches and returns the rest. Buffers named in
-  // optional_buffer_names() may be absent (they keep their current value).
+  // loads what matches and returns the rest. Optional buffers
+  // (is_optional_buffer: num_batches_tracked) may be absent; they are set to 0.
   LoadReport load_state_dict(const std::vector<NamedTensor>& tensors, bool strict = true);
   // Moves every parameter and buffer to `device` (the Variables keep their identity).
   void to(const Device& device);

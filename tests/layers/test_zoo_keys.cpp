@@ -48,8 +48,14 @@ TEST_P(ZooKeys, StateDictMatchesTheReference) {
 
 std::vector<std::string> zoo_names_in_reference() {
   std::vector<std::string> names;
-  for (const layers::ZooEntry& e : layers::zoo())
-    if (reference().at("models").find(e.name)) names.push_back(e.name);
+  try {
+    for (const layers::ZooEntry& e : layers::zoo())
+      if (reference().at("models").find(e.name)) names.push_back(e.name);
+  } catch (const Error&) {
+    // No ../shared/reference beside the checkout: one instance, which fails
+    // naming the missing file, instead of aborting test discovery.
+    names = {"reference_missing"};
+  }
   return names;
 }
 
