@@ -75,8 +75,8 @@ int cmd_loss(const std::vector<std::string>& args) {
            "student and teacher files and i64 `labels` [B] from the labels file, prints the total\n"
            "training loss of the method (cross-entropy included, default weights unless --set) and\n"
            "each of its weighted terms, and writes the f32 gradient of the total with respect to the\n"
-           "student logits as `grad` (two-view methods also `grad_strong`, objectives with learnable\n"
-           "parameters `grad_param0`, ...). Two-view methods read\n"
+           "student logits as `grad` (two-view methods also `grad_strong`, auxiliary-sample methods\n"
+           "`grad_aux`, objectives with learnable parameters `grad_param0`, ...). Two-view methods read\n"
            "`logits_strong` from both files; mixup methods `labels_b` (i64) and `mix_lambda` (f32,\n"
            "one value) from the labels file; auxiliary-sample methods `logits_aux` from both files.",
            {
