@@ -62,7 +62,7 @@ __global__ void add_inplace_kernel(float* a, const float* b, StridedIndex ib, fl
 }
 
 __global__ void uniform_kernel(float* y, int64_t n, float lo, float hi, PhiloxState s) {
-  RETORT_GRID_STRIDE(i, n) y[i] = lo + (hi - lo) * philox_uniform(philox_at(s, i).v[0]);
+  RETORT_GRID_STRIDE(i, n) y[i] = philox_uniform_range(philox_at(s, i).v[0], lo, hi);  // the CPU body
 }
 
 __global__ void normal_kernel(float* y, int64_t n, float mean, float std, PhiloxState s) {
