@@ -31,6 +31,7 @@ const Command kCommands[] = {
     {"report", "rebuild report.html of a run, or compare several runs side by side", retort::tools::cmd_report},
     {"info", "print the build configuration and the devices", retort::tools::cmd_info},
     {"data", "inspect a data set: counts, classes, pixel statistics; --dump samples, --bench the loader", retort::tools::cmd_data},
+    {"bench", "time a training, inference or distillation step: images/s, GFLOP/s, memory, per-op profile", retort::tools::cmd_bench},
     {"loss", "evaluate a distillation objective on stored logits (--list: every method)", retort::tools::cmd_loss},
 };
 

@@ -6,6 +6,7 @@
 #include "tensor/cpu/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/ops/common.h"
+#include "tensor/profiler.h"
 
 namespace retort {
 namespace ops {
@@ -40,6 +41,7 @@ Tensor from_doubles(const std::vector<double>& v) {
 
 BatchNormOutput batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                                  Tensor& running_var, double momentum, double eps) {
+  RETORT_PROFILE_OP("batch_norm_train");
   const int64_t C = check_params(
       x, {{&gamma, "gamma"}, {&beta, "beta"}, {&running_mean, "running_mean"}, {&running_var, "running_var"}},
       "batch_norm_train");
@@ -71,6 +73,7 @@ BatchNormOutput batch_norm_train(const Tensor& x, const Tensor& gamma, const Ten
 
 Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                        const Tensor& running_var, double eps) {
+  RETORT_PROFILE_OP("batch_norm_eval");
   const int64_t C = check_params(
       x, {{&gamma, "gamma"}, {&beta, "beta"}, {&running_mean, "running_mean"}, {&running_var, "running_var"}},
       "batch_norm_eval");
@@ -118,6 +121,7 @@ BatchNormGrads bn_backward(const Tensor& dy, const Tensor& x, const Tensor& gamm
 
 BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& save_mean,
                                    const Tensor& save_invstd) {
+  RETORT_PROFILE_OP("batch_norm_backward");
   check_params(x, {{&gamma, "gamma"}, {&save_mean, "save_mean"}, {&save_invstd, "save_invstd"}},
                "batch_norm_backward");
   return bn_backward(dy, x, gamma, save_mean.to_vector<float>(), save_invstd.to_vector<float>(), true,
@@ -126,6 +130,7 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
 
 BatchNormGrads batch_norm_eval_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
                                         const Tensor& running_mean, const Tensor& running_var, double eps) {
+  RETORT_PROFILE_OP("batch_norm_eval_backward");
   const int64_t C = check_params(x, {{&gamma, "gamma"}, {&running_mean, "running_mean"}, {&running_var, "running_var"}},
                                  "batch_norm_eval_backward");
   std::vector<float> invstd(C);

@@ -2,6 +2,7 @@
 #include "tensor/cpu/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/ops/common.h"
+#include "tensor/profiler.h"
 
 namespace retort {
 namespace ops {
@@ -48,6 +49,7 @@ ConvGeom make_geom(const Shape& x, const Shape& w, const Conv2dOptions& o, const
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& o) {
+  RETORT_PROFILE_OP("conv2d");
   require_f32(x, "conv2d", "input");
   require_f32(w, "conv2d", "weight");
   require_same_device(x, w, "conv2d");
@@ -69,6 +71,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
 }
 
 Tensor conv2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dOptions& o) {
+  RETORT_PROFILE_OP("conv2d_backward_input");
   require_f32(dy, "conv2d_backward_input", "dy");
   require_f32(w, "conv2d_backward_input", "weight");
   require_cpu_kernel(dy, "conv2d_backward_input");
@@ -82,6 +85,7 @@ Tensor conv2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& x_s
 }
 
 Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape, const Conv2dOptions& o) {
+  RETORT_PROFILE_OP("conv2d_backward_weight");
   require_f32(dy, "conv2d_backward_weight", "dy");
   require_f32(x, "conv2d_backward_weight", "input");
   require_cpu_kernel(dy, "conv2d_backward_weight");
@@ -95,6 +99,7 @@ Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_
 }
 
 Tensor conv2d_backward_bias(const Tensor& dy) {
+  RETORT_PROFILE_OP("conv2d_backward_bias");
   require_f32(dy, "conv2d_backward_bias", "dy");
   RETORT_CHECK(dy.ndim() >= 1, "conv2d_backward_bias: expected dy [..., O], found " << dy.shape());
   return sum(dy.reshape({-1, dy.size(-1)}), 0);

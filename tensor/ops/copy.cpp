@@ -7,6 +7,7 @@
 #include "tensor/ops.h"
 #include "tensor/ops/common.h"
 #include "tensor/parallel.h"
+#include "tensor/profiler.h"
 
 namespace retort {
 namespace ops {
@@ -52,6 +53,7 @@ void copy_same_device(Tensor& dst, const Tensor& src) {
 }  // namespace
 
 void copy_(Tensor& dst, const Tensor& src) {
+  RETORT_PROFILE_OP("copy_");
   require_defined(dst, "copy_", "dst");
   require_defined(src, "copy_", "src");
   RETORT_CHECK(dst.dtype() == src.dtype(), "copy_: expected equal dtypes, found " << dtype_name(dst.dtype()) << " and "
@@ -74,6 +76,7 @@ void copy_(Tensor& dst, const Tensor& src) {
 }
 
 void fill_(Tensor& t, double value) {
+  RETORT_PROFILE_OP("fill_");
   require_defined(t, "fill_", "t");
   RETORT_CHECK(t.is_contiguous(), "fill_: expected a contiguous tensor, found strides " << t.strides());
   t.bump_version();
@@ -101,6 +104,7 @@ void fill_(Tensor& t, double value) {
 }
 
 Tensor cast(const Tensor& x, DType to) {
+  RETORT_PROFILE_OP("cast");
   require_defined(x, "cast", "x");
   const Tensor c = x.contiguous();
   if (c.dtype() == to) return c.clone();
@@ -116,12 +120,14 @@ Tensor cast(const Tensor& x, DType to) {
 }
 
 Tensor nchw_to_nhwc(const Tensor& x) {
+  RETORT_PROFILE_OP("nchw_to_nhwc");
   require_defined(x, "nchw_to_nhwc", "x");
   require_rank(x, 4, "nchw_to_nhwc", "x");
   return x.permute({0, 2, 3, 1}).contiguous();
 }
 
 Tensor nhwc_to_nchw(const Tensor& x) {
+  RETORT_PROFILE_OP("nhwc_to_nchw");
   require_defined(x, "nhwc_to_nchw", "x");
   require_rank(x, 4, "nhwc_to_nchw", "x");
   return x.permute({0, 3, 1, 2}).contiguous();

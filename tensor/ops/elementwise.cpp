@@ -2,6 +2,7 @@
 #include "tensor/cpu/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/ops/common.h"
+#include "tensor/profiler.h"
 
 namespace retort {
 
@@ -43,6 +44,7 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const char* op) {
 
 Tensor unary(UnaryOp op, const Tensor& x, float a, float b) {
   const char* name = unary_op_name(op);
+  RETORT_PROFILE_OP(name);
   require_f32(x, name, "x");
   const Tensor c = x.contiguous();
   Tensor y = empty(x.shape(), DType::F32, x.device());
@@ -80,6 +82,7 @@ Tensor clamp(const Tensor& x, float lo, float hi) {
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* name = binary_op_name(op);
+  RETORT_PROFILE_OP(name);
   require_f32(a, name, "a");
   require_f32(b, name, "b");
   require_same_device(a, b, name);
@@ -122,6 +125,7 @@ Tensor sigmoid_backward(const Tensor& dy, const Tensor& y) { return binary(Binar
 Tensor tanh_backward(const Tensor& dy, const Tensor& y) { return binary(BinaryOp::TanhBackward, dy, y); }
 
 void add_(Tensor& a, const Tensor& b, float alpha) {
+  RETORT_PROFILE_OP("add_");
   require_f32(a, "add_", "a");
   require_f32(b, "add_", "b");
   require_same_device(a, b, "add_");
@@ -141,6 +145,7 @@ void add_(Tensor& a, const Tensor& b, float alpha) {
 }
 
 void mul_(Tensor& a, float s) {
+  RETORT_PROFILE_OP("mul_");
   require_f32(a, "mul_", "a");
   RETORT_CHECK(a.is_contiguous(), "mul_: expected a contiguous tensor, found strides " << a.strides());
   a.bump_version();

@@ -2,6 +2,7 @@
 #include "tensor/cpu/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/ops/common.h"
+#include "tensor/profiler.h"
 
 namespace retort {
 namespace ops {
@@ -9,6 +10,7 @@ namespace ops {
 using namespace detail;
 
 Tensor cat(const std::vector<Tensor>& xs, int dim) {
+  RETORT_PROFILE_OP("cat");
   RETORT_CHECK(!xs.empty(), "cat: expected at least one tensor, found none");
   const Tensor& first = xs[0];
   require_defined(first, "cat", "xs[0]");
@@ -41,6 +43,7 @@ Tensor cat(const std::vector<Tensor>& xs, int dim) {
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int dim) {
+  RETORT_PROFILE_OP("split");
   require_defined(x, "split", "x");
   require_cpu_kernel(x, "split");
   const int a = x.shape().axis(dim);
@@ -67,6 +70,7 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
 }
 
 Tensor channel_shuffle(const Tensor& x, int64_t groups) {
+  RETORT_PROFILE_OP("channel_shuffle");
   require_f32(x, "channel_shuffle", "x");
   require_cpu_kernel(x, "channel_shuffle");
   RETORT_CHECK(x.ndim() >= 1, "channel_shuffle: expected x [..., C], found " << x.shape());
@@ -91,6 +95,7 @@ Tensor as_nhwc(const Tensor& x, const char* op) {
 }  // namespace
 
 Tensor pad2d(const Tensor& x, int64_t top, int64_t bottom, int64_t left, int64_t right, double value) {
+  RETORT_PROFILE_OP("pad2d");
   const Tensor v = as_nhwc(x, "pad2d");
   RETORT_CHECK(top >= 0 && bottom >= 0 && left >= 0 && right >= 0,
                "pad2d: expected padding >= 0, found (" << top << ", " << bottom << ", " << left << ", " << right
@@ -103,6 +108,7 @@ Tensor pad2d(const Tensor& x, int64_t top, int64_t bottom, int64_t left, int64_t
 }
 
 Tensor crop2d(const Tensor& x, int64_t top, int64_t left, int64_t height, int64_t width) {
+  RETORT_PROFILE_OP("crop2d");
   const Tensor v = as_nhwc(x, "crop2d");
   RETORT_CHECK(top >= 0 && left >= 0 && height >= 0 && width >= 0 && top + height <= v.size(1) &&
                    left + width <= v.size(2),
@@ -113,6 +119,7 @@ Tensor crop2d(const Tensor& x, int64_t top, int64_t left, int64_t height, int64_
 }
 
 Tensor random_crop(const Tensor& x, int64_t height, int64_t width, int64_t padding, Generator& gen) {
+  RETORT_PROFILE_OP("random_crop");
   require_defined(x, "random_crop", "x");
   require_rank(x, 4, "random_crop", "x");
   RETORT_CHECK(padding >= 0, "random_crop: expected padding >= 0, found " << padding);

@@ -3,6 +3,7 @@
 #include "tensor/cpu/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/ops/common.h"
+#include "tensor/profiler.h"
 
 namespace retort {
 namespace ops {
@@ -10,6 +11,7 @@ namespace ops {
 using namespace detail;
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
+  RETORT_PROFILE_OP("matmul");
   require_f32(a, "matmul", "a");
   require_f32(b, "matmul", "b");
   require_rank(a, 2, "matmul", "a");
@@ -29,6 +31,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  RETORT_PROFILE_OP("linear");
   require_f32(x, "linear", "x");
   require_f32(w, "linear", "w");
   require_rank(x, 2, "linear", "x");

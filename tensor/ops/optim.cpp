@@ -2,6 +2,7 @@
 #include "tensor/cpu/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/ops/common.h"
+#include "tensor/profiler.h"
 
 namespace retort {
 namespace ops {
@@ -18,6 +19,7 @@ void check_state(const Tensor& p, const Tensor& t, const char* op, const char* n
 }  // namespace
 
 void sgd_update_(Tensor& p, const Tensor& g, Tensor& buf, const SgdParams& s) {
+  RETORT_PROFILE_OP("sgd_update_");
   require_f32(p, "sgd_update_", "p");
   require_cpu_kernel(p, "sgd_update_");
   RETORT_CHECK(p.is_contiguous(), "sgd_update_: expected a contiguous parameter");
@@ -31,6 +33,7 @@ void sgd_update_(Tensor& p, const Tensor& g, Tensor& buf, const SgdParams& s) {
 }
 
 void adamw_update_(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWParams& s) {
+  RETORT_PROFILE_OP("adamw_update_");
   require_f32(p, "adamw_update_", "p");
   require_cpu_kernel(p, "adamw_update_");
   RETORT_CHECK(p.is_contiguous(), "adamw_update_: expected a contiguous parameter");

@@ -2,6 +2,7 @@
 #include "tensor/cpu/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/ops/common.h"
+#include "tensor/profiler.h"
 
 namespace retort {
 namespace ops {
@@ -44,6 +45,7 @@ void check_dy(const Tensor& dy, const PoolGeom& g, const char* op) {
 }  // namespace
 
 MaxPoolResult max_pool2d(const Tensor& x, const Pool2dOptions& o) {
+  RETORT_PROFILE_OP("max_pool2d");
   require_f32(x, "max_pool2d", "x");
   require_cpu_kernel(x, "max_pool2d");
   const PoolGeom g = make_geom(x.shape(), o, "max_pool2d");
@@ -55,6 +57,7 @@ MaxPoolResult max_pool2d(const Tensor& x, const Pool2dOptions& o) {
 }
 
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape) {
+  RETORT_PROFILE_OP("max_pool2d_backward");
   RETORT_CHECK(x_shape.ndim() == 4, "max_pool2d_backward: expected x_shape [N, H, W, C], found " << x_shape);
   require_f32(dy, "max_pool2d_backward", "dy");
   require_cpu_kernel(dy, "max_pool2d_backward");
@@ -71,6 +74,7 @@ Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape&
 }
 
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& o) {
+  RETORT_PROFILE_OP("avg_pool2d");
   require_f32(x, "avg_pool2d", "x");
   require_cpu_kernel(x, "avg_pool2d");
   const PoolGeom g = make_geom(x.shape(), o, "avg_pool2d");
@@ -81,6 +85,7 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& o) {
 }
 
 Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Pool2dOptions& o) {
+  RETORT_PROFILE_OP("avg_pool2d_backward");
   const PoolGeom g = make_geom(x_shape, o, "avg_pool2d_backward");
   check_dy(dy, g, "avg_pool2d_backward");
   const Tensor c = dy.contiguous();
@@ -90,6 +95,7 @@ Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Pool2dO
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
+  RETORT_PROFILE_OP("adaptive_avg_pool2d");
   require_f32(x, "adaptive_avg_pool2d", "x");
   require_cpu_kernel(x, "adaptive_avg_pool2d");
   const PoolGeom g = adaptive_geom(x.shape(), out_h, out_w, "adaptive_avg_pool2d");
@@ -100,6 +106,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
 }
 
 Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
+  RETORT_PROFILE_OP("adaptive_avg_pool2d_backward");
   RETORT_CHECK(dy.ndim() == 4, "adaptive_avg_pool2d_backward: expected dy [N, OH, OW, C], found " << dy.shape());
   const PoolGeom g = adaptive_geom(x_shape, dy.size(1), dy.size(2), "adaptive_avg_pool2d_backward");
   check_dy(dy, g, "adaptive_avg_pool2d_backward");

@@ -2,6 +2,7 @@
 #include "tensor/cpu/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/ops/common.h"
+#include "tensor/profiler.h"
 
 namespace retort {
 namespace ops {
@@ -9,6 +10,7 @@ namespace ops {
 using namespace detail;
 
 void uniform_(Tensor& t, float lo, float hi, Generator& gen) {
+  RETORT_PROFILE_OP("uniform_");
   require_f32(t, "uniform_", "t");
   RETORT_CHECK(t.is_contiguous(), "uniform_: expected a contiguous tensor");
   RETORT_CHECK(lo < hi, "uniform_: expected lo < hi, found " << lo << " and " << hi);
@@ -21,6 +23,7 @@ void uniform_(Tensor& t, float lo, float hi, Generator& gen) {
 }
 
 void normal_(Tensor& t, float mean, float std, Generator& gen) {
+  RETORT_PROFILE_OP("normal_");
   require_f32(t, "normal_", "t");
   RETORT_CHECK(t.is_contiguous(), "normal_: expected a contiguous tensor");
   RETORT_CHECK(std >= 0.0f, "normal_: expected std >= 0, found " << std);
@@ -33,18 +36,21 @@ void normal_(Tensor& t, float mean, float std, Generator& gen) {
 }
 
 Tensor rand(const Shape& shape, Generator& gen, const Device& device) {
+  RETORT_PROFILE_OP("rand");
   Tensor t = empty(shape, DType::F32, device);
   uniform_(t, 0.0f, 1.0f, gen);
   return t;
 }
 
 Tensor randn(const Shape& shape, Generator& gen, const Device& device) {
+  RETORT_PROFILE_OP("randn");
   Tensor t = empty(shape, DType::F32, device);
   normal_(t, 0.0f, 1.0f, gen);
   return t;
 }
 
 Tensor randint(const Shape& shape, int64_t high, Generator& gen, const Device& device) {
+  RETORT_PROFILE_OP("randint");
   RETORT_CHECK(high >= 1, "randint: expected high >= 1, found " << high);
   Tensor t = empty(shape, DType::I64, Device::cpu());
   cpu::randint(t.data<int64_t>(), t.numel(), high, gen.reserve(t.numel()));
@@ -52,6 +58,7 @@ Tensor randint(const Shape& shape, int64_t high, Generator& gen, const Device& d
 }
 
 Tensor randperm(int64_t n, Generator& gen) {
+  RETORT_PROFILE_OP("randperm");
   RETORT_CHECK(n >= 0, "randperm: expected n >= 0, found " << n);
   Tensor t = arange(n, DType::I64);
   int64_t* p = t.data<int64_t>();
@@ -66,6 +73,7 @@ Tensor randperm(int64_t n, Generator& gen) {
 }
 
 DropoutOutput dropout(const Tensor& x, float p, Generator& gen) {
+  RETORT_PROFILE_OP("dropout");
   require_f32(x, "dropout", "x");
   RETORT_CHECK(p >= 0.0f && p < 1.0f, "dropout: expected 0 <= p < 1, found " << p);
   Tensor mask = empty(x.shape(), DType::F32, x.device());

@@ -3,6 +3,7 @@
 #include "tensor/cpu/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/ops/common.h"
+#include "tensor/profiler.h"
 
 namespace retort {
 namespace ops {
@@ -23,6 +24,7 @@ Shape reduced_shape(const Shape& s, int axis, bool keepdim) {
 }  // namespace
 
 Tensor sum(const Tensor& x, int dim, bool keepdim) {
+  RETORT_PROFILE_OP("sum");
   require_f32(x, "sum", "x");
   require_cpu_kernel(x, "sum");
   const int a = x.shape().axis(dim);
@@ -33,6 +35,7 @@ Tensor sum(const Tensor& x, int dim, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x, int dim, bool keepdim) {
+  RETORT_PROFILE_OP("mean");
   require_f32(x, "mean", "x");
   const int a = x.shape().axis(dim);
   RETORT_CHECK(x.shape()[a] > 0, "mean: expected a non-empty dimension " << a << ", found shape " << x.shape());
@@ -42,6 +45,7 @@ Tensor mean(const Tensor& x, int dim, bool keepdim) {
 }
 
 Tensor sum(const Tensor& x) {
+  RETORT_PROFILE_OP("sum");
   require_f32(x, "sum", "x");
   require_cpu_kernel(x, "sum");
   const Tensor c = x.contiguous();
@@ -49,6 +53,7 @@ Tensor sum(const Tensor& x) {
 }
 
 Tensor mean(const Tensor& x) {
+  RETORT_PROFILE_OP("mean");
   require_f32(x, "mean", "x");
   require_cpu_kernel(x, "mean");
   RETORT_CHECK(x.numel() > 0, "mean: expected a non-empty tensor, found shape " << x.shape());
@@ -58,6 +63,7 @@ Tensor mean(const Tensor& x) {
 }
 
 MaxResult max(const Tensor& x, int dim, bool keepdim) {
+  RETORT_PROFILE_OP("max");
   require_f32(x, "max", "x");
   require_cpu_kernel(x, "max");
   const int a = x.shape().axis(dim);
@@ -71,6 +77,7 @@ MaxResult max(const Tensor& x, int dim, bool keepdim) {
 }
 
 Tensor max_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, int dim) {
+  RETORT_PROFILE_OP("max_backward");
   require_f32(dy, "max_backward", "dy");
   require_cpu_kernel(dy, "max_backward");
   const int a = x_shape.axis(dim);
@@ -96,6 +103,7 @@ Tensor max_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shap
 Tensor argmax(const Tensor& x, int dim, bool keepdim) { return max(x, dim, keepdim).indices; }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
+  RETORT_PROFILE_OP("sum_to");
   require_f32(x, "sum_to", "x");
   if (x.shape() == shape) return x;
   const int lead = x.ndim() - shape.ndim();

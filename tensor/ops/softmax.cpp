@@ -2,6 +2,7 @@
 #include "tensor/cpu/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/ops/common.h"
+#include "tensor/profiler.h"
 
 namespace retort {
 namespace ops {
@@ -11,6 +12,7 @@ using namespace detail;
 namespace {
 
 Tensor softmax_impl(const Tensor& x, float T, bool log, const char* op) {
+  RETORT_PROFILE_OP(op);
   require_f32(x, op, "x");
   require_cpu_kernel(x, op);
   RETORT_CHECK(x.ndim() >= 1 && x.size(-1) > 0, op << ": expected x [..., C] with C > 0, found " << x.shape());
@@ -23,6 +25,7 @@ Tensor softmax_impl(const Tensor& x, float T, bool log, const char* op) {
 }
 
 Tensor softmax_backward_impl(const Tensor& dy, const Tensor& y, float T, bool log, const char* op) {
+  RETORT_PROFILE_OP(op);
   require_f32(dy, op, "dy");
   require_f32(y, op, "y");
   require_same_shape(dy, y, op);
@@ -66,6 +69,7 @@ Tensor log_softmax_backward(const Tensor& dy, const Tensor& y, float T) {
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& labels, float label_smoothing) {
+  RETORT_PROFILE_OP("cross_entropy");
   check_ce(logits, labels, label_smoothing, "cross_entropy");
   const Tensor z = logits.contiguous(), l = labels.contiguous();
   const double loss = cpu::cross_entropy(z.data<float>(), l.data<int64_t>(), z.size(0), z.size(1), label_smoothing);
@@ -73,6 +77,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, float label_smo
 }
 
 Tensor cross_entropy_backward(const Tensor& logits, const Tensor& labels, float label_smoothing, float grad) {
+  RETORT_PROFILE_OP("cross_entropy_backward");
   check_ce(logits, labels, label_smoothing, "cross_entropy_backward");
   const Tensor z = logits.contiguous(), l = labels.contiguous();
   Tensor dz = empty(z.shape());
