@@ -103,14 +103,17 @@ TEST_P(CheckpointRoundTrip, ReproducesTheLogitsBitForBit) {
 
   // Running statistics and num_batches_tracked came across.
   int bn = 0;
-  for (const NamedTensor& t : dst->state_dict()) {
+  const std::vector<NamedTensor> dst_sd = dst->state_dict(), src_sd = src->state_dict();
+  for (const NamedTensor& t : dst_sd) {
     if (t.name.size() < 19 || t.name.compare(t.name.size() - 19, 19, "num_batches_tracked") != 0) continue;
     ASSERT_EQ(t.tensor.dtype(), DType::I64) << t.name;
     EXPECT_EQ(t.tensor.item<int64_t>(), 2) << t.name;
     const std::string stem = t.name.substr(0, t.name.size() - 19);
-    const Tensor* mean = find(dst->state_dict(), stem + "running_mean");
+    const Tensor* mean = find(dst_sd, stem + "running_mean");
+    const Tensor* src_mean = find(src_sd, stem + "running_mean");
     ASSERT_NE(mean, nullptr) << stem;
-    EXPECT_TRUE(same_bits(*mean, *find(src->state_dict(), stem + "running_mean"))) << stem;
+    ASSERT_NE(src_mean, nullptr) << stem;
+    EXPECT_TRUE(same_bits(*mean, *src_mean)) << stem;
     ++bn;
   }
   EXPECT_GT(bn, 0);

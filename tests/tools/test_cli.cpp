@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tensor/file_io.h"
+#include "tensor/json.h"
 #include "tensor/safetensors.h"
 #include "tests/testing.h"
 
@@ -163,6 +164,34 @@ TEST_F(Cli, ModelsListsTheZooWithItsCounts) {
   for (const char* line : {"83892", "7433860", "812836", "1355528", "23705252"})
     EXPECT_NE(r.out.find(line), std::string::npos) << line;
   EXPECT_TRUE(failed_with(run_retort("models --num-classes 0"), {"--num-classes"}));
+}
+
+TEST_F(Cli, BenchReportsThroughputConsistentWithTheModelsMacs) {
+  const testing::CliRun r = run_retort(
+      "bench --model resnet8 --mode infer --batch 4 --iters 2 --repeats 3 --warmup 1 --threads 1 --peak 100 --profile --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json::Value o = json::parse(r.out);
+  const double ips = o.at("images_per_second").as_double();
+  EXPECT_GT(ips, 0.0);
+  EXPECT_LE(o.at("images_per_second_min").as_double(), ips);
+  EXPECT_GE(o.at("images_per_second_max").as_double(), ips);
+  // Inference: 2 FLOP per multiply-add, 12,507,392 MACs per image (MODELS.md).
+  EXPECT_NEAR(o.at("gflops").as_double(), ips * 2.0 * 12507392 / 1e9, 1e-9 * ips);
+  EXPECT_EQ(o.at("peak_gflops").as_double(), 100.0);
+  EXPECT_GT(o.at("peak_rss_mib").as_double(), 1.0);
+  bool conv = false;
+  for (const json::Value& e : o.at("profile").items())
+    if (e.at("op").as_string() == "conv2d") conv = e.at("calls_per_step").as_double() == 9.0;  // resnet8: 9 convs
+  EXPECT_TRUE(conv) << r.out;
+
+  const testing::CliRun d = run_retort(
+      "bench --model resnet8 --teacher resnet14 --mode distill --method cskd --batch 4 --iters 1 --repeats 1 --warmup 0 "
+      "--threads 1 --peak 100");
+  ASSERT_EQ(d.status, 0) << d.err;
+  EXPECT_NE(d.out.find("distill resnet14 -> resnet8 (cskd)"), std::string::npos) << d.out;
+  EXPECT_TRUE(failed_with(run_retort("bench --model resnet8 --mode fly"), {"--mode", "'fly'"}));
+  EXPECT_TRUE(failed_with(run_retort("bench --model resnet8 --mode distill"), {"--teacher"}));
+  EXPECT_TRUE(failed_with(run_retort("bench --model resnet9"), {"unknown model 'resnet9'"}));
 }
 
 }  // namespace
