@@ -226,8 +226,8 @@ void CenterCrop::apply(const Image& src, Image& dst, SampleRng&) const {
     return static_cast<int>(std::nearbyint((size - crop) / 2.0));
   };
   const int top = offset(src.height, height_), left = offset(src.width, width_);
-  const int C = src.channels;
-  dst.reshape(height_, width_, C);
+  dst.reshape(height_, width_, src.channels);
+  const size_t C = static_cast<size_t>(src.channels);  // unsigned: no negative length for the optimiser to warn about
   for (int y = 0; y < height_; ++y) {
     for (int x = 0; x < width_; ++x) {
       const int sy = y + top, sx = x + left;
