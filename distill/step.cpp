@@ -50,7 +50,7 @@ double beta_draw(double a, Generator& rng) {
   return e / (1.0 + e);
 }
 
-// Rows perm[0], perm[1], ... of x (any dtype, any device), contiguous.
+// Rows perm[0], perm[1], ... of x (any dtype), contiguous; runs where ops::cat runs (CPU today).
 Tensor gather_rows(const Tensor& x, const std::vector<int64_t>& perm) {
   std::vector<Tensor> rows;
   rows.reserve(perm.size());

@@ -21,6 +21,16 @@ void MacCounter::add(int64_t macs) {
   if (g_counter) g_counter->macs_ += macs;
 }
 
+int64_t count_macs(Module& module, const Shape& input) {
+  autograd::NoGradGuard no_grad;
+  const bool training = module.is_training();
+  module.eval();
+  MacCounter counter;
+  module(autograd::Variable(zeros(input)));
+  module.train(training);
+  return counter.macs();
+}
+
 Conv2d::Conv2d(int64_t in, int64_t out, int64_t kernel, const ConvOptions& o, Generator& gen)
     : options{o.stride, o.stride, o.padding, o.padding, o.dilation, o.dilation, o.groups} {
   RETORT_CHECK(in > 0 && out > 0 && kernel > 0 && o.groups > 0 && in % o.groups == 0 && out % o.groups == 0,

@@ -143,5 +143,9 @@ class MacCounter {
   MacCounter* previous_;
 };
 
+// Multiply-accumulates of one forward pass on zeros of `input` ([N, H, W, C]),
+// in evaluation mode without a graph; the module's mode is restored.
+int64_t count_macs(Module& module, const Shape& input);
+
 }  // namespace layers
 }  // namespace retort

@@ -18,26 +18,29 @@ if [ "$set_name" = cifar10 ] && [ ! -d data/cache/cifar10-jpeg ]; then
   tarball=../shared/data/cifar10-jpeg.tar.gz
   [ -f "$tarball" ] || { echo "demo: $tarball not found (the CIFAR-10 JPEG set)" >&2; exit 2; }
   echo "demo: unpacking $tarball into data/cache/"
-  mkdir -p data/cache && tar xzf "$tarball" -C data/cache
+  # Into a temporary folder first: an interrupted unpack never looks complete.
+  mkdir -p data/cache && rm -rf data/cache/.unpack && mkdir data/cache/.unpack
+  tar xzf "$tarball" -C data/cache/.unpack && mv data/cache/.unpack/cifar10-jpeg data/cache/ && rmdir data/cache/.unpack
 fi
 
 overrides=()
-for kv in ${DEMO_SET:-}; do overrides+=(--set "$kv"); done
+read -r -a settings <<<"${DEMO_SET:-}"
+for kv in ${settings[@]+"${settings[@]}"}; do overrides+=(--set "$kv"); done
 out="runs/demo-$set_name-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 start=$SECONDS
 
 step() { echo; echo "== demo: $1"; }
 step "teacher ($configs/teacher.yaml)"
-"$retort" train --config "$configs/teacher.yaml" --out "$out" --name teacher "${overrides[@]}"
+"$retort" train --config "$configs/teacher.yaml" --out "$out" --name teacher ${overrides[@]+"${overrides[@]}"}
 teacher="$out/teacher/best.safetensors"
 for method in alone kd cskd; do
   step "student: $method ($configs/$method.yaml)"
   if [ "$method" = alone ]; then
-    "$retort" train --config "$configs/$method.yaml" --out "$out" --name "student-$method" "${overrides[@]}"
+    "$retort" train --config "$configs/$method.yaml" --out "$out" --name "student-$method" ${overrides[@]+"${overrides[@]}"}
   else
     "$retort" distill --config "$configs/$method.yaml" --set "model.teacher_weights=$teacher" \
-      --out "$out" --name "student-$method" "${overrides[@]}"
+      --out "$out" --name "student-$method" ${overrides[@]+"${overrides[@]}"}
   fi
 done
 
@@ -45,7 +48,10 @@ step "comparison"
 "$retort" report "$out/teacher" "$out/student-alone" "$out/student-kd" "$out/student-cskd" --out "$out/comparison.html"
 
 # The final top-1 of a run: the last row of its metrics.csv, column test_top1.
-last_top1() { awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "test_top1") c = i } END { print $c }' "$1/metrics.csv"; }
+last_top1() {
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "test_top1") c = i } END { if (!c) exit 1; print $c }' "$1/metrics.csv" ||
+    { echo "demo: $1/metrics.csv has no test_top1 column" >&2; exit 2; }
+}
 alone=$(last_top1 "$out/student-alone")
 echo
 for method in kd cskd; do

@@ -1,6 +1,7 @@
 #include "tensor/profiler.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -24,6 +25,11 @@ thread_local Scope* current = nullptr;
 void set_enabled(bool on) { enabled_flag().store(on, std::memory_order_relaxed); }
 
 void Scope::open() {
+  // An op that calls itself (copy_ through clone) is one call of one op.
+  if (current != nullptr && std::strcmp(current->name_, name_) == 0) {
+    name_ = nullptr;
+    return;
+  }
   parent_ = current;
   current = this;
   start_ = std::chrono::steady_clock::now();

@@ -2,7 +2,7 @@
 // tensor/ops/ opens a Scope; when profiling is off a Scope costs one relaxed
 // atomic load. Times are exclusive (an op that calls another op is charged
 // only for its own part) and measured on the calling thread, which covers the
-// op's whole parallel region. CUDA ops are asynchronous: their times are
+// op's whole parallel region; an op nested in itself counts once. CUDA ops are asynchronous: their times are
 // launch times unless RETORT_CUDA_SYNC=1.
 #pragma once
 #include <atomic>

@@ -164,7 +164,7 @@ CliRun run_retort(const std::string& args, const std::string& env) {
   const std::string cmd = env + " '" + RETORT_BINARY + "' " + args + " >'" + out + "' 2>'" + err + "'";
   const int raw = std::system(cmd.c_str());
   CliRun r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : WIFSIGNALED(raw) ? -WTERMSIG(raw) : -1;
   r.out = slurp(out);
   r.err = slurp(err);
   std::remove(out.c_str());

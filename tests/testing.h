@@ -62,7 +62,8 @@ using GradFunction = std::function<autograd::Variable(const std::vector<autograd
 ::testing::AssertionResult grad_check(const GradFunction& f, const std::vector<Tensor>& inputs,
                                       const GradCheckOptions& options = GradCheckOptions());
 
-// One run of the retort binary: exit status (-1 when killed) and its output.
+// One run of the retort binary: its exit status (-N when signal N killed it;
+// a shell in between reports 128 + N instead) and its output.
 struct CliRun {
   int status = -1;
   std::string out, err;

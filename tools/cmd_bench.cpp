@@ -32,17 +32,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Multiply-accumulates of one image's forward pass.
-int64_t forward_macs(layers::Model& model, const Shape& image) {
-  autograd::NoGradGuard no_grad;
-  const bool training = model.is_training();
-  model.eval();
-  layers::MacCounter counter;
-  model(autograd::Variable(zeros(image)));
-  if (training) model.train();
-  return counter.macs();
-}
-
 // GFLOP/s of one thread team on a square GEMM: the attainable peak that
 // --peak stands in for when not given.
 double measured_gemm_peak() {
@@ -118,6 +107,9 @@ int cmd_bench(const std::vector<std::string>& args) {
     if (cli.get_int(f) < 1) throw UsageError(std::string("--") + f + " expects a positive integer, found " + cli.get(f));
   if (warmup < 0 || threads < 0) throw UsageError("--warmup and --threads expect 0 or more");
   if (threads > 0) set_num_threads(static_cast<int>(threads));
+  const bool peak_given = cli.has("peak");
+  if (peak_given && !(cli.get_double("peak") > 0))
+    throw UsageError("--peak expects a positive GFLOP/s, found " + cli.get("peak"));
 
   const Shape image{1, size, size, channels};
   auto student = layers::make_model(cli.get("model"), layers::ModelConfig{classes, channels, 0});
@@ -130,11 +122,14 @@ int cmd_bench(const std::vector<std::string>& args) {
     const distill::MethodInfo& m = distill::find_method(cli.get("method"));
     objective = m.make(m.for_pair(cli.get("teacher"), cli.get("model")));
   }
-  const int64_t student_macs = forward_macs(*student, image);
-  const int64_t teacher_macs = teacher ? forward_macs(*teacher, image) : 0;
-  // FLOP per image: forward 2*MACs, training 3x that; the teacher only runs forward.
+  const int64_t student_macs = layers::count_macs(*student, image);
+  const int64_t teacher_macs = teacher ? layers::count_macs(*teacher, image) : 0;
+  // FLOP per image: forward 2*MACs, training 3x that; the teacher only runs
+  // forward; two-view methods run both networks on each view. Backward-pass
+  // KD's input-gradient ascent is not counted.
+  const double views = objective && objective->needs().strong_view ? 2.0 : 1.0;
   const double flop_per_image =
-      2.0 * (mode == "infer" ? student_macs : 3 * student_macs) + 2.0 * static_cast<double>(teacher_macs);
+      views * (2.0 * (mode == "infer" ? student_macs : 3 * student_macs) + 2.0 * static_cast<double>(teacher_macs));
 
   Generator gen(0);
   data::Batch b;
@@ -188,9 +183,8 @@ int cmd_bench(const std::vector<std::string>& args) {
   const double med = median(rates);
   const double lo = *std::min_element(rates.begin(), rates.end()), hi = *std::max_element(rates.begin(), rates.end());
   const double gflops = med * flop_per_image / 1e9;
-  const bool peak_given = cli.has("peak");
+  const double rss_mib = peak_rss_kib() / 1024.0;  // before the GEMM peak's matrices
   const double peak = peak_given ? cli.get_double("peak") : measured_gemm_peak();
-  if (peak <= 0) throw UsageError("--peak expects a positive GFLOP/s, found " + cli.get("peak"));
 
   const std::string what = mode == "distill" ? cli.get("teacher") + " -> " + cli.get("model") + " (" + cli.get("method") + ")"
                                              : cli.get("model");
@@ -208,7 +202,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     o.set("gflops", json::Value(gflops));
     o.set("peak_gflops", json::Value(peak));
     o.set("peak_measured", json::Value(!peak_given));
-    o.set("peak_rss_mib", json::Value(peak_rss_kib() / 1024.0));
+    o.set("peak_rss_mib", json::Value(rss_mib));
     o.set("gemm_backend", std::string(cpu::gemm_backend()));
     json::Value prof = json::Value::array();
     for (const profiler::OpTime& t : ops_time) {
@@ -228,7 +222,7 @@ int cmd_bench(const std::vector<std::string>& args) {
               static_cast<long long>(repeats), static_cast<long long>(iters));
   std::printf("GFLOP/s    %.1f (%.1f%% of %s peak %.1f)\n", gflops, 100.0 * gflops / peak,
               peak_given ? "the given" : "a measured 1024^3 GEMM", peak);
-  std::printf("peak RSS   %.1f MiB\n", peak_rss_kib() / 1024.0);
+  std::printf("peak RSS   %.1f MiB\n", rss_mib);
   if (!ops_time.empty()) {
     double accounted = 0.0;
     for (const auto& t : ops_time) accounted += t.seconds;
@@ -237,7 +231,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     for (const auto& t : ops_time)
       std::printf("%-26s %9.1f %10.3f %6.1f%%\n", t.name.c_str(), static_cast<double>(t.calls) / iters,
                   1e3 * t.seconds / iters, 100.0 * t.seconds / profiled_seconds);
-    std::printf("%-26s %9s %10.3f %6.1f%%\n", "(outside ops: autograd, glue)", "",
+    std::printf("%-26s %9s %10.3f %6.1f%%\n", "(outside tensor/ops)", "",
                 1e3 * (profiled_seconds - accounted) / iters, 100.0 * (profiled_seconds - accounted) / profiled_seconds);
   }
   return 0;

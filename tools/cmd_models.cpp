@@ -27,13 +27,7 @@ int cmd_models(const std::vector<std::string>& args) {
   for (const layers::ZooEntry& e : layers::zoo()) {
     auto model = e.make(layers::ModelConfig{classes, 3, 0});
     model->eval();
-    int64_t macs = 0;
-    {
-      autograd::NoGradGuard no_grad;
-      layers::MacCounter counter;
-      (*model)(autograd::Variable(zeros(Shape{1, e.input_size, e.input_size, 3})));
-      macs = counter.macs();
-    }
+    const int64_t macs = layers::count_macs(*model, Shape{1, e.input_size, e.input_size, 3});
     if (cli.get_bool("json")) {
       json::Value o = json::Value::object();
       o.set("name", e.name);

@@ -172,7 +172,10 @@ const char* blas_better_coretype() {
   const bool generic = core == "Prescott" || core == "Core2" || core == "Penryn" || core == "Nehalem" ||
                        core == "Unknown" || core == "Katmai" || core == "Northwood";
   if (!generic) return nullptr;
-  if (__builtin_cpu_supports("avx512f")) return "SkylakeX";
+  // OpenBLAS's SkylakeX kernels use AVX-512 VL/BW/DQ (Xeon Phi has only F).
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq"))
+    return "SkylakeX";
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
 #endif
   return nullptr;

@@ -172,11 +172,7 @@ void check_forward_backward(Model& model, int64_t side, int64_t channels, int64_
 }
 
 int64_t macs_of(Model& model, int64_t side, int64_t channels) {
-  autograd::NoGradGuard no_grad;
-  model.eval();
-  layers::MacCounter counter;
-  model(images(1, side, channels, 5));
-  return counter.macs();
+  return layers::count_macs(model, Shape{1, side, side, channels});
 }
 
 const Tensor& param(const Model& model, const std::string& name) {
