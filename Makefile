@@ -6,7 +6,7 @@ RETORT_BLAS ?= AUTO
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo demo-cifar10 clean install
+.PHONY: all deps configure build test test-asan demo demo-cifar10 clean install
 
 all: build
 
@@ -21,6 +21,12 @@ build: configure
 
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer (CPU build).
+test-asan: deps
+	cmake -S . -B $(BUILD)-asan -DRETORT_CUDA=OFF -DRETORT_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
 # The demos need only the binary, not the test suite.
 demo: deps configure

@@ -7,15 +7,8 @@
 
 #if __has_include(<stb/stb_image_write.h>)
 #define RETORT_TEST_HAVE_JPEG_WRITER 1
-#define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#include <stb/stb_image_write.h>
-#pragma GCC diagnostic pop
+#include <stb/stb_image_write.h>  // implemented in stb_image_write_impl.cpp
 #endif
 
 namespace retort {
