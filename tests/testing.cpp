@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 #include "autograd/engine.h"
+#include "tensor/file_io.h"
 #include "tensor/ops.h"
 
 namespace retort {
@@ -146,17 +146,6 @@ double projected(const GradFunction& f, const std::vector<autograd::Variable>& v
                                        << "\n  largest error " << worst;
 }
 
-namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-}  // namespace
-
 CliRun run_retort(const std::string& args, const std::string& env) {
   char dir[] = "/tmp/retort-cli-XXXXXX";
   if (::mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
@@ -165,8 +154,8 @@ CliRun run_retort(const std::string& args, const std::string& env) {
   const int raw = std::system(cmd.c_str());
   CliRun r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : WIFSIGNALED(raw) ? -WTERMSIG(raw) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
+  r.out = read_file(out);
+  r.err = read_file(err);
   std::remove(out.c_str());
   std::remove(err.c_str());
   ::rmdir(dir);

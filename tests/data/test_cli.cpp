@@ -3,8 +3,6 @@
 #include <gtest/gtest.h>
 
 
-#include <fstream>
-#include <sstream>
 
 #include "data/decode.h"
 #include "tensor/safetensors.h"

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "tensor/file_io.h"
 #include "tensor/json.h"
 #include "tensor/safetensors.h"
 #include "tests/distill/parta_vectors.h"
