@@ -1,8 +1,10 @@
 # Phony targets only: CMake is the build, ctest runs the tests.
-# Variables: BUILD (build dir), RETORT_CUDA (AUTO|ON|OFF), RETORT_BLAS (AUTO|openblas|none), JOBS.
+# Variables: BUILD (build dir), RETORT_CUDA (AUTO|ON|OFF), RETORT_BLAS (AUTO|openblas|none),
+# RETORT_DNNL (AUTO|ON|OFF), JOBS.
 BUILD ?= build
 RETORT_CUDA ?= AUTO
 RETORT_BLAS ?= AUTO
+RETORT_DNNL ?= AUTO
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
@@ -14,7 +16,7 @@ deps:
 	./scripts/install-deps.sh
 
 configure:
-	cmake -S . -B $(BUILD) -DRETORT_CUDA=$(RETORT_CUDA) -DRETORT_BLAS=$(RETORT_BLAS) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DRETORT_CUDA=$(RETORT_CUDA) -DRETORT_BLAS=$(RETORT_BLAS) -DRETORT_DNNL=$(RETORT_DNNL) $(CMAKE_FLAGS)
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)

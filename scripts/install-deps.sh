@@ -7,6 +7,7 @@ packages=(
   cmake g++ make pkg-config
   libgtest-dev          # the test suite
   libopenblas-dev       # GEMM (RETORT_BLAS=openblas/AUTO)
+  libdnnl-dev           # oneDNN convolutions (RETORT_DNNL=AUTO/ON)
   libomp-dev            # OpenMP runtime for clang builds (g++ ships libgomp)
   zlib1g-dev            # gzip-compressed IDX files
   libstb-dev            # PNG/JPEG decoding for image folders

@@ -16,6 +16,7 @@
 #include "layers/models/zoo.h"
 #include "optim/optimizer.h"
 #include "tensor/cpu/gemm.h"
+#include "tensor/cpu/kernels.h"
 #include "tensor/json.h"
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
@@ -90,6 +91,7 @@ int cmd_bench(const std::vector<std::string>& args) {
             {"size", "S", "image height and width", "32", false},
             {"channels", "C", "image channels", "3", false},
             {"classes", "K", "classifier size", "100", false},
+            {"conv", "NAME", "convolution backend: onednn or builtin (default: onednn when built)", "", false},
             {"peak", "GFLOPS", "the peak to compare with (default: a measured 1024^3 GEMM)", "", false},
             {"profile", "", "after timing, one more repeat with the per-op breakdown", "", false},
             {"json", "", "print one JSON object instead of text", "", false}});
@@ -107,6 +109,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     if (cli.get_int(f) < 1) throw UsageError(std::string("--") + f + " expects a positive integer, found " + cli.get(f));
   if (warmup < 0 || threads < 0) throw UsageError("--warmup and --threads expect 0 or more");
   if (threads > 0) set_num_threads(static_cast<int>(threads));
+  if (cli.has("conv")) cpu::set_conv_backend(cli.get("conv").c_str());
   const bool peak_given = cli.has("peak");
   if (peak_given && !(cli.get_double("peak") > 0))
     throw UsageError("--peak expects a positive GFLOP/s, found " + cli.get("peak"));
@@ -204,6 +207,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     o.set("peak_measured", json::Value(!peak_given));
     o.set("peak_rss_mib", json::Value(rss_mib));
     o.set("gemm_backend", std::string(cpu::gemm_backend()));
+    o.set("conv_backend", std::string(cpu::conv_backend()));
     json::Value prof = json::Value::array();
     for (const profiler::OpTime& t : ops_time) {
       json::Value e = json::Value::object();
@@ -216,8 +220,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     std::printf("%s\n", json::dump(o).c_str());
     return 0;
   }
-  std::printf("%s %s, batch %lld, %d threads, %s GEMM\n", mode.c_str(), what.c_str(), static_cast<long long>(batch),
-              num_threads(), cpu::gemm_backend());
+  std::printf("%s %s, batch %lld, %d threads, %s GEMM, %s convolution\n", mode.c_str(), what.c_str(),
+              static_cast<long long>(batch), num_threads(), cpu::gemm_backend(), cpu::conv_backend());
   std::printf("images/s   %.1f median (%.1f-%.1f over %lld repeats of %lld steps)\n", med, lo, hi,
               static_cast<long long>(repeats), static_cast<long long>(iters));
   std::printf("GFLOP/s    %.1f (%.1f%% of %s peak %.1f)\n", gflops, 100.0 * gflops / peak,

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "tensor/cpu/gemm.h"
+#include "tensor/cpu/kernels.h"
 #include "tensor/device.h"
 #include "tensor/parallel.h"
 #include "tools/args.h"
@@ -11,12 +12,13 @@ namespace tools {
 
 int cmd_info(const std::vector<std::string>& args) {
   Args cli("retort info",
-           "Prints the build configuration (GEMM backend, CUDA backend, OpenMP threads)\n"
+           "Prints the build configuration (GEMM and convolution backends, CUDA backend, OpenMP threads)\n"
            "and the CUDA devices this process can use.",
            {});
   if (!cli.parse(args)) return 0;
   std::printf("retort 0.1.0\n");
   std::printf("gemm backend:  %s\n", cpu::gemm_backend());
+  std::printf("conv backend:  %s\n", cpu::conv_backend());
   std::printf("threads:       %d\n", num_threads());
   std::printf("cuda backend:  %s\n", cuda_compiled() ? "compiled" : "not compiled");
   std::printf("cuda devices:  %d\n", cuda_device_count());

@@ -2,14 +2,18 @@
 // pointwise (1x1, stride 1) convolutions, and a direct kernel for depthwise
 // ones. Images are spread over the threads with single-threaded GEMMs (small
 // per-image GEMMs stay in L2); a batch smaller than the team parallelises
-// inside the image instead.
+// inside the image instead. A oneDNN build hands each pass to oneDNN first
+// (conv_onednn.h) and keeps this path for what oneDNN cannot do.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <vector>
 
+#include "tensor/cpu/conv_onednn.h"
 #include "tensor/cpu/gemm.h"
 #include "tensor/cpu/kernels.h"
+#include "tensor/error.h"
 #include "tensor/parallel.h"
 
 namespace retort {
@@ -107,9 +111,45 @@ void parallel_rows(int64_t rows, bool parallel, const std::function<void(int64_t
   else fn(0, rows);
 }
 
+bool& use_onednn() {
+#ifdef RETORT_WITH_DNNL
+  static bool on = [] {
+    const char* env = std::getenv("RETORT_CONV");
+    return env == nullptr || std::strcmp(env, "builtin") != 0;
+  }();
+#else
+  static bool on = false;
+#endif
+  return on;
+}
+
 }  // namespace
 
+bool conv_backend_available(const char* name) {
+  if (std::strcmp(name, "builtin") == 0) return true;
+#ifdef RETORT_WITH_DNNL
+  if (std::strcmp(name, "onednn") == 0) return true;
+#endif
+  return false;
+}
+
+const char* conv_backend() { return use_onednn() ? "onednn" : "builtin"; }
+
+void set_conv_backend(const char* name) {
+  RETORT_CHECK(conv_backend_available(name), "convolution backend: expected builtin"
+#ifdef RETORT_WITH_DNNL
+                                                 " or onednn"
+#else
+                                                 " (this build has no oneDNN)"
+#endif
+                                                 ", found '" << name << "'");
+  use_onednn() = std::strcmp(name, "onednn") == 0;
+}
+
 void conv2d_forward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y) {
+#ifdef RETORT_WITH_DNNL
+  if (use_onednn() && onednn::conv2d_forward(g, x, w, bias, y)) return;
+#endif
   const int64_t in_img = g.H * g.W * g.C, out_img = g.P() * g.O, K = g.K(), P = g.P();
   if (is_depthwise(g)) {
     std::vector<float> wt(g.KH * g.KW * g.C);
@@ -150,6 +190,9 @@ void conv2d_forward(const ConvGeom& g, const float* x, const float* w, const flo
 }
 
 void conv2d_backward_input(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+#ifdef RETORT_WITH_DNNL
+  if (use_onednn() && onednn::conv2d_backward_input(g, dy, w, dx)) return;
+#endif
   const int64_t in_img = g.H * g.W * g.C, out_img = g.P() * g.O, K = g.K(), P = g.P();
   if (g.is_pointwise()) {
     for_each_image(g.N, [&](int64_t n, bool par) {
@@ -196,6 +239,9 @@ void conv2d_backward_input(const ConvGeom& g, const float* dy, const float* w, f
 }
 
 void conv2d_backward_weight(const ConvGeom& g, const float* dy, const float* x, float* dw) {
+#ifdef RETORT_WITH_DNNL
+  if (use_onednn() && onednn::conv2d_backward_weight(g, dy, x, dw)) return;
+#endif
   const int64_t in_img = g.H * g.W * g.C, out_img = g.P() * g.O, K = g.K(), P = g.P();
   const int64_t wsize = g.O * K;
   const int threads = std::max<int>(1, std::min<int64_t>(num_threads(), g.N));

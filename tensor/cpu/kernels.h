@@ -90,5 +90,14 @@ void conv2d_forward(const ConvGeom& g, const float* x, const float* w, const flo
 void conv2d_backward_input(const ConvGeom& g, const float* dy, const float* w, float* dx);
 void conv2d_backward_weight(const ConvGeom& g, const float* dy, const float* x, float* dw);
 
+// The convolution implementation the three functions above use: "onednn" when
+// the build has oneDNN (RETORT_DNNL), unless the environment sets
+// RETORT_CONV=builtin; otherwise "builtin" (im2col + GEMM, direct depthwise).
+const char* conv_backend();
+// Selects "builtin" or "onednn" for this process; Error naming the choices when
+// the name is unknown or oneDNN is not in this build.
+void set_conv_backend(const char* name);
+bool conv_backend_available(const char* name);
+
 }  // namespace cpu
 }  // namespace retort

@@ -11,8 +11,10 @@
 
 #include <functional>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "tensor/cpu/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
 #include "tests/testing.h"
@@ -137,10 +139,29 @@ const ConvCase kConvCases[] = {
     {"Pointwise64to96Batch1", 1, 64, 6, 7, 96, 1, 1, opts(1, 1, 0, 0), true},
 };
 
-class ConvReference : public ::testing::TestWithParam<ConvCase> {};
+// Selects a convolution backend and restores the previous one.
+class ConvBackendScope {
+ public:
+  explicit ConvBackendScope(const char* name) : saved_(cpu::conv_backend()) { cpu::set_conv_backend(name); }
+  ~ConvBackendScope() { cpu::set_conv_backend(saved_); }
+
+ private:
+  const char* saved_;
+};
+
+// Every backend this build has: each case runs on each.
+std::vector<const char*> conv_backends() {
+  std::vector<const char*> names;
+  for (const char* n : {"builtin", "onednn"})
+    if (cpu::conv_backend_available(n)) names.push_back(n);
+  return names;
+}
+
+class ConvReference : public ::testing::TestWithParam<std::tuple<ConvCase, const char*>> {};
 
 TEST_P(ConvReference, ForwardAndBackwardMatchNaiveNchw) {
-  const ConvCase& k = GetParam();
+  const ConvCase& k = std::get<0>(GetParam());
+  ConvBackendScope backend(std::get<1>(GetParam()));
   const ops::Conv2dOptions& o = k.o;
   const int64_t OH = out_extent(k.H, k.KH, o.stride_h, o.pad_h, o.dilation_h);
   const int64_t OW = out_extent(k.W, k.KW, o.stride_w, o.pad_w, o.dilation_w);
@@ -189,8 +210,19 @@ TEST_P(ConvReference, ForwardAndBackwardMatchNaiveNchw) {
   EXPECT_EQ(two[0].db.to_vector<float>(), two[1].db.to_vector<float>());
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, ConvReference, ::testing::ValuesIn(kConvCases),
-                         [](const ::testing::TestParamInfo<ConvCase>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Cases, ConvReference,
+                         ::testing::Combine(::testing::ValuesIn(kConvCases), ::testing::ValuesIn(conv_backends())),
+                         [](const ::testing::TestParamInfo<std::tuple<ConvCase, const char*>>& info) {
+                           return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param);
+                         });
+
+TEST(ConvBackend, UnknownNameIsAnErrorAndChangesNothing) {
+  const std::string before = cpu::conv_backend();
+  expect_error([] { cpu::set_conv_backend("cudnn"); }, "convolution backend: expected builtin");
+  EXPECT_EQ(cpu::conv_backend(), before);
+  EXPECT_FALSE(cpu::conv_backend_available("cudnn"));
+  EXPECT_TRUE(cpu::conv_backend_available("builtin"));
+}
 
 // ---------------------------------------------------------------- hand-computed
 
