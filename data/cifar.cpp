@@ -91,7 +91,11 @@ std::string find_cifar_binary_dir(const std::string& dir, bool cifar100) {
 void read_cifar_file(const std::string& path, int label_bytes, int label_byte, int64_t classes,
                      std::vector<uint8_t>& pixels, std::vector<int64_t>& labels) {
   RETORT_CHECK(is_file(path), "missing CIFAR file " << path);
-  const std::string bytes = read_file(path);
+  read_cifar_records(read_file(path), path, label_bytes, label_byte, classes, pixels, labels);
+}
+
+void read_cifar_records(const std::string& bytes, const std::string& path, int label_bytes, int label_byte,
+                        int64_t classes, std::vector<uint8_t>& pixels, std::vector<int64_t>& labels) {
   const size_t record = static_cast<size_t>(label_bytes + kPixelBytes);
   RETORT_CHECK(!bytes.empty(), path << ": empty file, expected " << record << "-byte records");
   RETORT_CHECK(bytes.size() % record == 0,

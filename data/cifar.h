@@ -32,6 +32,9 @@ std::shared_ptr<ArrayDataset> load_cifar100(const std::string& dir, Split split,
 // is the label, `classes` the label bound.
 void read_cifar_file(const std::string& path, int label_bytes, int label_byte, int64_t classes,
                      std::vector<uint8_t>& pixels, std::vector<int64_t>& labels);
+// The same from the file's bytes (`path` names the file in errors).
+void read_cifar_records(const std::string& bytes, const std::string& path, int label_bytes, int label_byte,
+                        int64_t classes, std::vector<uint8_t>& pixels, std::vector<int64_t>& labels);
 
 const std::vector<std::string>& cifar10_classes();
 const std::vector<std::string>& cifar100_fine_classes();

@@ -1,10 +1,12 @@
 #include "data/idx.h"
 
+#include <limits>
 #include <sstream>
 
 #include "data/gzip.h"
 #include "data/paths.h"
 #include "tensor/error.h"
+#include "tensor/file_io.h"
 
 namespace retort {
 namespace data {
@@ -29,28 +31,39 @@ std::string hex32(uint32_t v) {
 
 }  // namespace
 
-IdxArray read_idx(const std::string& path, int ndim) {
-  const std::string bytes = read_maybe_gzip(path);
+IdxArray read_idx(const std::string& path, int ndim) { return parse_idx(read_file(path), path, ndim); }
+
+IdxArray parse_idx(const std::string& file_bytes, const std::string& path, int ndim) {
+  const bool gz = is_gzip(file_bytes);
+  const size_t header = 4 + 4 * static_cast<size_t>(ndim);
+  // The header first (of gzip data, only its decompressed start): it declares the size of the rest.
+  const std::string head = gz ? gunzip_prefix(file_bytes, path, header) : file_bytes.substr(0, header);
   const uint32_t expected_magic = 0x0800u | static_cast<uint32_t>(ndim);
-  RETORT_CHECK(bytes.size() >= 4, path << ": truncated IDX file: " << bytes.size()
-                                       << " bytes, expected at least the 4-byte magic " << hex32(expected_magic));
-  const uint32_t magic = big_endian_u32(bytes, 0);
+  RETORT_CHECK(head.size() >= 4, path << ": truncated IDX file: " << head.size()
+                                      << " bytes, expected at least the 4-byte magic " << hex32(expected_magic));
+  const uint32_t magic = big_endian_u32(head, 0);
   RETORT_CHECK(magic == expected_magic,
                path << ": wrong IDX magic " << hex32(magic) << ", expected " << hex32(expected_magic) << " (unsigned bytes, "
                     << ndim << (ndim == 1 ? " dimension: a label file)" : " dimensions: an image file)"));
-  const size_t header = 4 + 4 * static_cast<size_t>(ndim);
-  RETORT_CHECK(bytes.size() >= header, path << ": truncated IDX file: " << bytes.size() << " bytes, the header of "
-                                            << ndim << " dimensions needs " << header);
+  RETORT_CHECK(head.size() >= header, path << ": truncated IDX file: " << head.size() << " bytes, the header of "
+                                           << ndim << " dimensions needs " << header);
   IdxArray a;
   size_t count = 1;
+  bool overflow = false;
   std::ostringstream dims;
   for (int d = 0; d < ndim; ++d) {
-    const uint32_t v = big_endian_u32(bytes, 4 + 4 * static_cast<size_t>(d));
+    const uint32_t v = big_endian_u32(head, 4 + 4 * static_cast<size_t>(d));
     a.dims.push_back(v);
-    count *= v;
+    if (v != 0 && count > (std::numeric_limits<size_t>::max() - header) / v) overflow = true;
+    else count *= v;
     dims << (d ? " x " : "") << v;
   }
+  RETORT_CHECK(!overflow, path << ": the IDX header declares " << dims.str()
+                               << " values, a count that overflows (a corrupt file)");
   const size_t expected = header + count;
+  // Gzip data may not decompress to more than the header declares.
+  const std::string inflated = gz ? gunzip(file_bytes, path, expected) : std::string();
+  const std::string& bytes = gz ? inflated : file_bytes;
   RETORT_CHECK(bytes.size() >= expected, path << ": truncated IDX file: the header promises " << dims.str() << " = "
                                               << count << " values (" << expected << " bytes), the file holds "
                                               << bytes.size() << " bytes");

@@ -21,6 +21,12 @@ struct IdxArray {
 // wrong magic, a truncated file or trailing bytes.
 IdxArray read_idx(const std::string& path, int ndim);
 
+// The same from the file's bytes, plain or gzip (`path` names the file in
+// errors). Declared sizes are checked before anything is allocated: the
+// product of the dimensions must not overflow, a plain file must hold exactly
+// that many values, and gzip data may not decompress to more.
+IdxArray parse_idx(const std::string& bytes, const std::string& path, int ndim);
+
 // A data set from an image file ([N, H, W]) and a label file ([N]) in IDX.
 std::shared_ptr<ArrayDataset> load_idx(const std::string& images_path, const std::string& labels_path,
                                        std::string name, std::vector<std::string> classes,

@@ -119,6 +119,52 @@ TEST(IdxErrors, TruncatedHeaderDataAndTrailingBytes) {
   EXPECT_ERROR_WITH(data::read_idx(tmp / "e", 1), tmp / "e", "0 bytes");
 }
 
+// Declared sizes are checked before anything is allocated.
+TEST(IdxLimits, DimensionsWhoseProductOverflowsAreRefused) {
+  // 2^31 x 2^31 x 4 = 2^64 wraps to 0 in 64 bits: without the check, a
+  // 16-byte file would "hold" 2^64 values.
+  EXPECT_ERROR_WITH(data::parse_idx(idx_bytes({1u << 31, 1u << 31, 4}, {}), "wrap", 3), "wrap: the IDX header declares",
+                    "2147483648 x 2147483648 x 4 values, a count that overflows");
+  EXPECT_ERROR_WITH(data::parse_idx(idx_bytes({0xffffffffu, 0xffffffffu, 0xffffffffu}, {}), "max", 3),
+                    "max: the IDX header declares 4294967295 x 4294967295 x 4294967295 values",
+                    "overflows");
+  // A zero dimension makes an empty but valid file.
+  EXPECT_EQ(data::parse_idx(idx_bytes({0, 28, 28}, {}), "empty", 3).values.size(), 0u);
+}
+
+TEST(IdxLimits, DeclaredCountBeyondThePlainFileIsRefused) {
+  EXPECT_ERROR_WITH(data::parse_idx(idx_bytes({0xffffffffu}, {1, 2, 3}), "labels", 1),
+                    "labels: truncated IDX file: the header promises 4294967295 = 4294967295 values "
+                    "(4294967303 bytes), the file holds 11 bytes");
+}
+
+TEST(IdxLimits, GzipDataMayNotDecompressBeyondTheDeclaredSize) {
+  if (!data::have_zlib()) GTEST_SKIP() << "this build lacks zlib";
+  // Three labels declared, 4 MB of zeros behind them: the bomb stops at the
+  // declared 11 bytes (+1 to tell "more"), not after inflating it all.
+  const std::string bomb = gzip_stored(idx_bytes({3}, {1, 2, 3}) + std::string(4 << 20, '\0'));
+  EXPECT_ERROR_WITH(data::parse_idx(bomb, "bomb.gz", 1),
+                    "bomb.gz: gzip data decompresses to more than the 11 bytes expected");
+  // The same declared size, honest data: read from memory, as from a file.
+  const data::IdxArray a = data::parse_idx(gzip_stored(idx_bytes({3}, {1, 2, 3})), "ok.gz", 1);
+  EXPECT_EQ(a.values, (std::vector<uint8_t>{1, 2, 3}));
+  // The header is read from the start of the stream alone.
+  EXPECT_ERROR_WITH(data::parse_idx(gzip_stored(idx_bytes({5}, {1, 2})), "short.gz", 1),
+                    "short.gz: truncated IDX file: the header promises 5 = 5 values (13 bytes), the file holds 10 bytes");
+}
+
+TEST(Gzip, OutputCapAndPrefix) {
+  if (!data::have_zlib()) GTEST_SKIP() << "this build lacks zlib";
+  const std::string text = "retort reads gzip data up to a cap";
+  const std::string gz = gzip_stored(text);
+  EXPECT_EQ(data::gunzip(gz, "t.gz", text.size()), text);
+  EXPECT_ERROR_WITH(data::gunzip(gz, "t.gz", text.size() - 1),
+                    "t.gz: gzip data decompresses to more than the 33 bytes expected");
+  EXPECT_EQ(data::gunzip_prefix(gz, "t.gz", 6), "retort");
+  EXPECT_EQ(data::gunzip_prefix(gz, "t.gz", 1000), text);
+  EXPECT_ERROR_WITH(data::gunzip_prefix(gz.substr(0, 30), "cut.gz", 1000), "cut.gz: truncated gzip data");
+}
+
 TEST(IdxErrors, CountMismatchAndLabelOutOfRange) {
   TempDir tmp;
   write_bytes(tmp / "train-images-idx3-ubyte", idx_bytes({3, 4, 5}, ramp(60)));

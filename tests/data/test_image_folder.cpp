@@ -196,6 +196,42 @@ TEST(ImageFolderErrors, EmptyClassFolderZeroSizeAndCorruptImages) {
   EXPECT_ERROR_WITH(ds.load(1, img), tmp / "b/zero.png");
 }
 
+// A grey PNG whose header declares width x height; its data holds one pixel.
+std::string png_declaring(uint32_t width, uint32_t height) {
+  std::string png = png_bytes(1, 1, 1, {0});
+  std::string size;
+  testing::put_be32(size, width);
+  testing::put_be32(size, height);
+  png.replace(16, 8, size);  // IHDR: length 8..11, type 12..15, width, height, ...
+  std::string crc;
+  testing::put_be32(crc, testing::crc32(png.substr(12, 17)));
+  return png.replace(29, 4, crc);
+}
+
+// Restores the process-wide pixel limit however the test ends.
+struct PixelLimitGuard {
+  ~PixelLimitGuard() { data::set_max_image_pixels(data::kDefaultMaxImagePixels); }
+};
+
+TEST(ImageLimits, ThePixelLimitRefusesAnImageBeforeDecodingIt) {
+  SKIP_WITHOUT_STB();
+  PixelLimitGuard guard;
+  EXPECT_EQ(data::max_image_pixels(), int64_t{1} << 28);
+  data::Image img;
+  // A 70-byte file declaring 400 M pixels: refused from its header, before
+  // stb allocates the image.
+  EXPECT_ERROR_WITH(data::decode_image(png_declaring(20000, 20000), "bomb.png", 3, img),
+                    "bomb.png: image of 20000 x 20000 = 400000000 pixels exceeds the limit of 268435456 pixels");
+  data::set_max_image_pixels(100);
+  EXPECT_EQ(data::max_image_pixels(), 100);
+  EXPECT_ERROR_WITH(data::decode_image(png_bytes(20, 10, 3, pattern(20, 10, 3, 2)), "wide.png", 3, img),
+                    "wide.png: image of 20 x 10 = 200 pixels exceeds the limit of 100 pixels");
+  data::decode_image(png_bytes(10, 10, 3, pattern(10, 10, 3, 2)), "square.png", 3, img);
+  EXPECT_EQ(img.shape(), (data::ImageShape{10, 10, 3}));
+  EXPECT_ERROR_WITH(data::set_max_image_pixels(0), "set_max_image_pixels: expected a positive pixel count, found 0");
+  EXPECT_EQ(data::max_image_pixels(), 100);
+}
+
 TEST(ImageFolderErrors, MissingDirectoriesAndSplits) {
   TempDir tmp;
   EXPECT_ERROR_WITH(data::ImageFolder(tmp / "absent", "t", {}), tmp / "absent", "does not exist");
