@@ -1,5 +1,6 @@
 #include "tensor/file_io.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,8 @@
 namespace retort {
 
 namespace {
+
+std::atomic<WriteHook> write_hook{nullptr};
 
 std::string errno_text(int err) { return std::system_category().message(err); }
 
@@ -112,7 +115,13 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     ::unlink(temp_path.c_str());
     RETORT_FAIL("cannot write '" << path << "': " << step << " failed: " << errno_text(err));
   };
-  if (const int err = write_all(fd.get(), bytes)) {
+  // With a crash-test hook the bytes go in two halves around its first call.
+  const WriteHook hook = write_hook.load();
+  const size_t half = hook != nullptr ? bytes.size() / 2 : bytes.size();
+  int err = write_all(fd.get(), bytes.substr(0, half));
+  if (err == 0 && hook != nullptr) hook(path, 1);
+  if (err == 0) err = write_all(fd.get(), bytes.substr(half));
+  if (err != 0) {
     fd.close();
     fail_and_remove("writing the temporary", err);
   }
@@ -122,8 +131,26 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     fail_and_remove("fsync of the temporary", err);
   }
   if (const int err = fd.close()) fail_and_remove("closing the temporary", err);
+  if (hook != nullptr) hook(path, 2);
   if (::rename(temp_path.c_str(), path.c_str()) != 0) fail_and_remove("renaming the temporary over it", errno);
   sync_directory(path);
 }
+
+int remove_stale_temporaries(const std::string& path) {
+  const std::string dir = directory_of(path);
+  const size_t slash = path.rfind('/');
+  const std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return 0;
+  int removed = 0;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.compare(0, prefix.size(), prefix) == 0 && ::unlink((dir + "/" + name).c_str()) == 0) ++removed;
+  }
+  ::closedir(d);
+  return removed;
+}
+
+void set_write_hook(WriteHook hook) { write_hook.store(hook); }
 
 }  // namespace retort

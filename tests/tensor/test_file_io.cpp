@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -134,6 +135,50 @@ TEST_F(FileIO, ConcurrentWritersNeverMixContents) {
   const std::string final_content = read_file(target);
   EXPECT_NE(std::find(versions.begin(), versions.end(), final_content), versions.end());
   EXPECT_EQ(entries(), std::vector<std::string>{"shared"});
+}
+
+
+// What the crash-test hook saw at each stage: the target and the temporary.
+struct HookView {
+  int stage;
+  std::string target, temporary;
+};
+std::vector<HookView> hook_views;
+void record_hook(const std::string& path, int stage) {
+  std::string temporary;
+  const fs::path p(path);
+  for (const auto& e : fs::directory_iterator(p.parent_path()))
+    if (e.path().filename().string().rfind(p.filename().string() + ".tmp.", 0) == 0) temporary = read_file(e.path());
+  hook_views.push_back({stage, read_file(path), temporary});
+}
+
+TEST_F(FileIO, WriteHookSeesAHalfThenAWholeTemporaryAndTheOldTarget) {
+  write_file_atomic(path("ckpt"), "old");
+  hook_views.clear();
+  set_write_hook(record_hook);
+  write_file_atomic(path("ckpt"), "0123456789");
+  set_write_hook(nullptr);
+  ASSERT_EQ(hook_views.size(), 2u);
+  EXPECT_EQ(hook_views[0].stage, 1);
+  EXPECT_EQ(hook_views[0].temporary, "01234");  // a torn temporary
+  EXPECT_EQ(hook_views[0].target, "old");
+  EXPECT_EQ(hook_views[1].stage, 2);
+  EXPECT_EQ(hook_views[1].temporary, "0123456789");
+  EXPECT_EQ(hook_views[1].target, "old");  // the rename comes after
+  EXPECT_EQ(read_file(path("ckpt")), "0123456789");
+  write_file_atomic(path("ckpt"), "no hook");
+  EXPECT_EQ(hook_views.size(), 2u);
+}
+
+TEST_F(FileIO, RemoveStaleTemporariesRemovesOnlyThatFilesTemporaries) {
+  write_file_atomic(path("ckpt"), "kept");
+  write_file_atomic(path("ckpt.tmp.4242.0"), "a killed writer's");
+  write_file_atomic(path("ckpt.tmp." + std::to_string(::getpid()) + ".7"), "an earlier process with our pid");
+  write_file_atomic(path("other.tmp.4242.0"), "another file's");
+  write_file_atomic(path("ckpt.tmp"), "not a temporary name");
+  EXPECT_EQ(remove_stale_temporaries(path("ckpt")), 2);
+  EXPECT_EQ(entries(), (std::vector<std::string>{"ckpt", "ckpt.tmp", "other.tmp.4242.0"}));
+  EXPECT_EQ(remove_stale_temporaries(path("absent/ckpt")), 0);
 }
 
 }  // namespace
