@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tools/commands.h"
+#include "tools/crash_hooks.h"
 #include "tensor/cpu/gemm.h"
 #include "tensor/error.h"
 
@@ -53,6 +54,7 @@ void choose_blas_kernel(char** argv) {
 
 int main(int argc, char** argv) {
   choose_blas_kernel(argv);
+  retort::tools::install_crash_hooks();
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     print_usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;

@@ -2,9 +2,9 @@
 
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
-#include <cstdlib>
+
+#include "tools/crash_hooks.h"
 
 namespace retort {
 namespace tools {
@@ -23,6 +23,7 @@ void ProgressPrinter::epoch_begin(int, int epochs, int64_t, double) {
 }
 
 void ProgressPrinter::step(int epoch, int64_t batch, int64_t batches, double loss, double images_per_s) {
+  crash_hook_after_step();
   if (!tty_) return;
   const auto now = std::chrono::steady_clock::now();
   if (batch != batches && now - last_draw_ < std::chrono::milliseconds(100)) return;
@@ -52,10 +53,7 @@ void ProgressPrinter::epoch_end(const distill::EpochMetrics& m, bool best) {
               prefix_.c_str(), m.epoch, epochs_, m.lr, m.train_loss, m.train_top1, m.test_loss, m.test_top1,
               m.test_top5, m.seconds, m.images_per_second, best ? " *" : "");
   std::fflush(stdout);
-  // Crash tests: RETORT_KILL_AFTER_EPOCH=N kills the process with SIGKILL once
-  // epoch N is on disk, leaving exactly what a kill between epochs leaves.
-  const char* kill_after = std::getenv("RETORT_KILL_AFTER_EPOCH");
-  if (kill_after != nullptr && std::atoi(kill_after) == m.epoch) std::raise(SIGKILL);
+  crash_hook_after_epoch(m.epoch);
 }
 
 }  // namespace tools
