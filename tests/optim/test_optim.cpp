@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
+#include "optim/grad_check.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "tests/testing.h"
@@ -127,6 +129,40 @@ TEST(Schedule, CosineAndWarmup) {
   EXPECT_NEAR(s.lr_at(1), 0.1 * 1 / 5, 1e-12);
   EXPECT_NEAR(s.lr_at(5), (0.05 + 0.05 * std::cos(M_PI * 0.4)) * 5 / 5, 1e-12);
   EXPECT_THROW(optim::Schedule::parse_kind("cosin"), Error);
+}
+
+
+// The parameter nearest the loss (last in order) with a non-finite gradient, and how many there are.
+std::pair<int, int> origin_and_count(const optim::NamedParams& params) {
+  const optim::NonFiniteGrads r = optim::find_nonfinite_grads(params);
+  return {r.origin, r.count};
+}
+
+TEST(GradCheck, NamesTheParameterNearestTheLossWhoseGradientIsNotFinite) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
+  optim::NamedParams params;
+  for (const char* name : {"a", "b", "c", "d"})
+    params.emplace_back(name, Variable(from_vector<float>({1.0f, 2.0f}, Shape{2}), true));
+  EXPECT_EQ(origin_and_count(params), std::make_pair(-1, 0));  // no gradients yet
+  for (auto& p : params) p.second.set_grad(from_vector<float>({0.5f, -0.5f}, Shape{2}));
+  EXPECT_EQ(origin_and_count(params), std::make_pair(-1, 0));
+  params[1].second.set_grad(from_vector<float>({0.5f, inf}, Shape{2}));
+  EXPECT_EQ(origin_and_count(params), std::make_pair(1, 1));
+  params[2].second.set_grad(from_vector<float>({nan, 0.0f}, Shape{2}));
+  EXPECT_EQ(origin_and_count(params), std::make_pair(2, 2));
+  params[2].second.zero_grad();  // undefined gradients are skipped
+  EXPECT_EQ(origin_and_count(params), std::make_pair(1, 1));
+  params[0].second.set_grad(from_vector<float>({-inf, 0.0f}, Shape{2}));
+  EXPECT_EQ(origin_and_count(params), std::make_pair(1, 2));
+}
+
+TEST(GradCheck, HugeFiniteGradientsPass) {
+  optim::NamedParams params;
+  for (const char* name : {"a", "b"}) {
+    params.emplace_back(name, Variable(zeros(Shape{3}), true));
+    params.back().second.set_grad(from_vector<float>({3e38f, 3e38f, 3e38f}, Shape{3}));
+  }
+  EXPECT_EQ(origin_and_count(params), std::make_pair(-1, 0));
 }
 
 }  // namespace
