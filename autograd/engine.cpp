@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "autograd/anomaly.h"
 #include "tensor/ops.h"
 
 namespace retort {
@@ -152,6 +153,7 @@ void Engine::run(const std::vector<Variable>& roots, const std::vector<Tensor>& 
       RETORT_CHECK(grad_in.size() == n->next_.size(), n->name() << ": returned " << grad_in.size()
                                                                 << " gradients for " << n->next_.size()
                                                                 << " inputs");
+      if (detect_anomaly()) check_backward(n->name(), grad_out, grad_in);
       if (!retain_graph) {
         n->release();
         n->released_ = true;

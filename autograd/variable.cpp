@@ -1,5 +1,6 @@
 #include "autograd/variable.h"
 
+#include "autograd/anomaly.h"
 #include "autograd/engine.h"
 
 namespace retort {
@@ -136,6 +137,7 @@ Variable make_output(const std::shared_ptr<Node>& node, const std::vector<Variab
 
 std::vector<Variable> make_outputs(const std::shared_ptr<Node>& node, const std::vector<Variable>& inputs,
                                    const std::vector<Tensor>& values) {
+  if (detect_anomaly()) check_forward(node->name(), inputs, values);
   connect(inputs, node->next_, node->wanted_);
   node->num_outputs_ = static_cast<int>(values.size());
   std::vector<Variable> out;
