@@ -44,7 +44,54 @@ bool have_stb() {
 }
 
 namespace {
+
 std::atomic<int64_t> g_max_image_pixels{kDefaultMaxImagePixels};
+
+#ifdef RETORT_WITH_STB
+// stb_image 2.27 (Debian 12's libstb-dev) writes past its Huffman tables when
+// a JPEG DHT segment declares more than 256 codes for one table (fixed
+// upstream in 2.28; found by tests/fuzz). This walks the JPEG segments as stb
+// does and returns the first such count, or 0 when every table fits. Bytes
+// past the end read as 0, as stb reads them.
+int oversized_jpeg_huffman_table(const std::string& b) {
+  const auto at = [&](size_t i) -> int { return i < b.size() ? static_cast<uint8_t>(b[i]) : 0; };
+  if (at(0) != 0xFF || at(1) != 0xD8) return 0;  // not a JPEG
+  size_t pos = 2;
+  while (pos + 1 < b.size()) {
+    const int marker = at(pos + 1);
+    if (at(pos) != 0xFF || marker == 0xFF) {  // padding, fill bytes
+      ++pos;
+      continue;
+    }
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+      pos += 2;  // a marker without a length: stuffing, TEM, RSTn, SOI
+      continue;
+    }
+    if (marker == 0xD9) return 0;  // EOI
+    const size_t length = static_cast<size_t>(at(pos + 2) << 8 | at(pos + 3));
+    if (marker == 0xC4) {
+      // Tables of 1 + 16 + n bytes: class and id, the code count per length, the symbols.
+      size_t t = pos + 4;
+      for (long left = static_cast<long>(length) - 2; left > 0;) {
+        if ((at(t) >> 4) > 1 || (at(t) & 15) > 3) break;  // stb refuses the file itself
+        int n = 0;
+        for (int i = 1; i <= 16; ++i) n += at(t + static_cast<size_t>(i));
+        if (n > 256) return n;
+        t += 17 + static_cast<size_t>(n);
+        left -= 17 + n;
+      }
+    }
+    pos += 2 + length;
+    if (marker == 0xDA) {  // entropy-coded data follows, up to the next marker
+      while (pos + 1 < b.size() && !(at(pos) == 0xFF && at(pos + 1) != 0x00 &&
+                                     !(at(pos + 1) >= 0xD0 && at(pos + 1) <= 0xD7)))
+        ++pos;
+    }
+  }
+  return 0;
+}
+#endif
+
 }  // namespace
 
 void set_max_image_pixels(int64_t pixels) {
@@ -60,6 +107,9 @@ void decode_image(const std::string& bytes, const std::string& path, int channel
   RETORT_CHECK(!bytes.empty(), path << ": empty image file (0 bytes)");
   RETORT_CHECK(bytes.size() <= static_cast<size_t>(std::numeric_limits<int>::max()),
                path << ": image file of " << bytes.size() << " bytes is too large to decode");
+  const int codes = oversized_jpeg_huffman_table(bytes);
+  RETORT_CHECK(codes == 0, path << ": corrupt JPEG: a Huffman table declares " << codes
+                                << " codes, more than the 256 byte values it can code");
   const stbi_uc* encoded = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int size = static_cast<int>(bytes.size());
   int w = 0, h = 0, c = 0;
@@ -75,9 +125,14 @@ void decode_image(const std::string& bytes, const std::string& path, int channel
   // stb's failure reason is thread-local, so concurrent decoders do not mix them up.
   RETORT_CHECK(px != nullptr, path << ": cannot decode image (" << stbi_failure_reason()
                                    << "); expected a PNG, JPEG, BMP, PNM, TGA or GIF file");
-  out.reshape(h, w, channels);
-  std::memcpy(out.data(), px, out.pixels.size());
+  // stb 2.27 returns a PNM of width 0 as an empty image rather than failing (found by tests/fuzz).
+  const bool empty = w <= 0 || h <= 0;
+  if (!empty) {
+    out.reshape(h, w, channels);
+    std::memcpy(out.data(), px, out.pixels.size());
+  }
   stbi_image_free(px);
+  RETORT_CHECK(!empty, path << ": image of " << w << " x " << h << " pixels is empty");
 #else
   (void)bytes;
   (void)out;

@@ -232,6 +232,18 @@ TEST(ImageLimits, ThePixelLimitRefusesAnImageBeforeDecodingIt) {
   EXPECT_EQ(data::max_image_pixels(), 100);
 }
 
+// Inputs the fuzzer found crashing stb_image 2.27, refused by retort first.
+TEST(ImageErrors, OversizedJpegHuffmanTableAndEmptyPnm) {
+  SKIP_WITHOUT_STB();
+  data::Image img;
+  // SOI, then a DHT segment whose 16 code counts sum to 512.
+  const std::string dht = std::string("\xFF\xD8\xFF\xC4\x00\x13\x00", 7) + std::string(16, '\x20') + "\xFF\xD9";
+  EXPECT_ERROR_WITH(data::decode_image(dht, "bad.jpg", 3, img),
+                    "bad.jpg: corrupt JPEG: a Huffman table declares 512 codes, more than the 256");
+  EXPECT_ERROR_WITH(data::decode_image(std::string("P6\n0 2\n255\n"), "empty.ppm", 3, img),
+                    "empty.ppm: image of 0 x 2 pixels is empty");
+}
+
 TEST(ImageFolderErrors, MissingDirectoriesAndSplits) {
   TempDir tmp;
   EXPECT_ERROR_WITH(data::ImageFolder(tmp / "absent", "t", {}), tmp / "absent", "does not exist");
