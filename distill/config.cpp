@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -115,15 +116,23 @@ std::string value(const std::string& s, const std::string& source, int line) {
   std::string out;
   std::string item;
   char quote = 0;
+  bool first = true;  // not out.empty(): a quoted "" item is empty too
   auto flush = [&] {
     const std::string v = scalar(trim(item), source, line);
     if (v.find(',') != std::string::npos) fail(source, line, "list items cannot contain ','");
     if (trim(item).empty()) fail(source, line, "empty item in a flow list");
-    out += (out.empty() ? "" : ",") + v;
+    out += (first ? "" : ",") + v;
+    first = false;
     item.clear();
   };
-  for (char c : inner) {
+  for (size_t i = 0; i < inner.size(); ++i) {
+    const char c = inner[i];
     if (quote) {
+      if (quote == '"' && c == '\\' && i + 1 < inner.size()) {  // an escaped character never ends the quote
+        item += c;
+        item += inner[++i];
+        continue;
+      }
       if (c == quote) quote = 0;
     } else if (c == '"' || c == '\'') {
       quote = c;
@@ -231,8 +240,8 @@ double Config::get_double(const std::string& key) const {
   char* end = nullptr;
   errno = 0;
   const double d = std::strtod(v.c_str(), &end);
-  RETORT_CHECK(!v.empty() && *end == '\0' && errno == 0,
-               "config: " << key << " expects a number, found '" << v << "'");
+  RETORT_CHECK(!v.empty() && *end == '\0' && errno == 0 && std::isfinite(d),
+               "config: " << key << " expects a finite number, found '" << v << "'");
   return d;
 }
 
@@ -260,9 +269,10 @@ std::vector<double> Config::get_list(const std::string& key) const {
   while (std::getline(in, item, ',')) {
     const std::string t = trim(item);
     char* end = nullptr;
+    errno = 0;
     const double d = std::strtod(t.c_str(), &end);
-    RETORT_CHECK(!t.empty() && *end == '\0', "config: " << key << " expects a list of numbers, found '" << get(key)
-                                                        << "'");
+    RETORT_CHECK(!t.empty() && *end == '\0' && errno == 0 && std::isfinite(d),
+                 "config: " << key << " expects a list of finite numbers, found '" << get(key) << "'");
     out.push_back(d);
   }
   return out;
@@ -315,20 +325,36 @@ struct Node {
   }
 };
 
+// Quoted whenever the plain form would read back differently: YAML
+// indicators and quotes, a leading '-', whitespace at either end (reading
+// trims it), a control character (a newline would end the line), or nothing.
 std::string quote_if_needed(const std::string& v) {
-  const bool plain = !v.empty() && v.find_first_of(":#'\"[]{}&*!|>%@`") == std::string::npos &&
-                     v.front() != ' ' && v.back() != ' ' && v.front() != '-';
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+  bool plain = !v.empty() && v.find_first_of(":#'\"[]{}&*!|>%@`") == std::string::npos && !space(v.front()) &&
+               !space(v.back()) && v.front() != '-';
+  for (char c : v)
+    if (static_cast<unsigned char>(c) < 0x20) plain = false;
   if (plain) return v;
   std::string out = "\"";
   for (char c : v) {
     if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
+    if (c == '\n' || c == '\t') {
+      out += c == '\n' ? "\\n" : "\\t";
       continue;
     }
     out += c;
   }
   return out + "\"";
+}
+
+// "a,,b," -> {"a", "", "b", ""}: every item of a comma-joined list, empty ones included.
+std::vector<std::string> list_items(const std::string& v) {
+  std::vector<std::string> items(1);
+  for (char c : v) {
+    if (c == ',') items.emplace_back();
+    else items.back() += c;
+  }
+  return items;
 }
 
 void emit_yaml(const Node& n, int indent, std::string& out) {
@@ -337,14 +363,9 @@ void emit_yaml(const Node& n, int indent, std::string& out) {
     if (c.second->leaf) {
       const std::string& v = c.second->value;
       if (v.find(',') != std::string::npos) {
+        const std::vector<std::string> items = list_items(v);
         out += " [";
-        std::istringstream in(v);
-        std::string item;
-        bool first = true;
-        while (std::getline(in, item, ',')) {
-          out += (first ? "" : ", ") + quote_if_needed(item);
-          first = false;
-        }
+        for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + quote_if_needed(items[i]);
         out += "]\n";
       } else {
         out += " " + quote_if_needed(v) + "\n";

@@ -1,5 +1,8 @@
 #include "distill/settings.h"
 
+#include <cmath>
+#include <limits>
+
 #include "layers/models/zoo.h"
 #include "tensor/error.h"
 
@@ -57,16 +60,24 @@ void require(bool ok, const std::string& key, const std::string& expected, const
   RETORT_CHECK(ok, "config: " << key << " expects " << expected << ", found " << found);
 }
 
+// An integer key held as an int: larger values are refused, not wrapped.
+int get_int32(const Config& c, const std::string& key) {
+  const int64_t v = c.get_int(key);
+  require(v >= std::numeric_limits<int>::min() && v <= std::numeric_limits<int>::max(), key,
+          "an integer within 32 bits", c.get(key));
+  return static_cast<int>(v);
+}
+
 }  // namespace
 
 TrainSettings TrainSettings::from_config(const Config& c) {
   TrainSettings s;
   s.name = c.get("name");
   s.seed = static_cast<uint64_t>(c.get_int("seed"));
-  s.epochs = static_cast<int>(c.get_int("epochs"));
+  s.epochs = get_int32(c, "epochs");
   require(s.epochs >= 1, "epochs", "at least 1", c.get("epochs"));
   s.device = c.get("device");
-  s.threads = static_cast<int>(c.get_int("threads"));
+  s.threads = get_int32(c, "threads");
   require(s.threads >= 0, "threads", "0 or more", c.get("threads"));
   s.out = c.get("out");
   s.train_data = c.get("data.train");
@@ -75,7 +86,7 @@ TrainSettings TrainSettings::from_config(const Config& c) {
   require(s.batch_size >= 1, "data.batch_size", "at least 1", c.get("data.batch_size"));
   s.test_batch_size = c.get_int("data.test_batch_size");
   require(s.test_batch_size >= 1, "data.test_batch_size", "at least 1", c.get("data.test_batch_size"));
-  s.workers = static_cast<int>(c.get_int("data.workers"));
+  s.workers = get_int32(c, "data.workers");
   require(s.workers >= 0, "data.workers", "0 or more", c.get("data.workers"));
   s.drop_last = c.get_bool("data.drop_last");
   s.train_subset = c.get_int("data.train_subset");
@@ -121,10 +132,14 @@ TrainSettings TrainSettings::from_config(const Config& c) {
   s.schedule.kind = optim::Schedule::parse_kind(c.get("schedule.kind"));
   s.schedule.base_lr = s.lr;
   s.schedule.milestones.clear();
-  for (double m : c.get_list("schedule.milestones")) s.schedule.milestones.push_back(static_cast<int>(m));
+  for (double m : c.get_list("schedule.milestones")) {
+    require(m >= 0 && m <= std::numeric_limits<int>::max() && m == std::floor(m), "schedule.milestones",
+            "whole epoch numbers", "'" + c.get("schedule.milestones") + "'");
+    s.schedule.milestones.push_back(static_cast<int>(m));
+  }
   s.schedule.gamma = c.get_double("schedule.gamma");
   s.schedule.min_lr = c.get_double("schedule.min_lr");
-  s.schedule.warmup_epochs = static_cast<int>(c.get_int("schedule.warmup_epochs"));
+  s.schedule.warmup_epochs = get_int32(c, "schedule.warmup_epochs");
   s.schedule.total_epochs = s.epochs;
   return s;
 }

@@ -1,7 +1,12 @@
 // The experiment config: the YAML subset, overrides, unknown keys, round trip.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "distill/config.h"
+#include "distill/settings.h"
 #include "tensor/error.h"
 
 namespace retort {
@@ -92,6 +97,58 @@ TEST(Config, ResolvedYamlRoundTrips) {
   Config d(schema());
   d.merge_yaml(y, "resolved.yaml");
   EXPECT_EQ(d.items(), c.items()) << y;
+}
+
+// Each value the fuzzers (tests/fuzz) found reading back differently from the
+// resolved YAML of a run (what --resume loads).
+TEST(Config, ResolvedYamlRoundTripsEveryValue) {
+  for (const std::string& v : std::vector<std::string>{
+           "a,", ",", ",a", "a,,b", "a \"quoted\" ,b", "x,\"y\\\"z", "\tlead", "trail\t", "two\nlines", "\r", "- dash",
+           "[not, a list]", "#hash", "it's", std::string("nul\0byte", 8)}) {
+    Config c(schema());
+    c.set("name", v);
+    const std::string y = c.to_yaml();
+    Config d(schema());
+    d.merge_yaml(y, "resolved.yaml");
+    EXPECT_EQ(d.get("name"), v) << y;
+  }
+  // A flow list whose first item is an empty quoted string keeps it.
+  EXPECT_EQ(distill::parse_yaml("a: [\"\", x]\n", "t.yaml")[0].second, ",x");
+  // An escaped quote inside a quoted item does not end it.
+  EXPECT_EQ(distill::parse_yaml("a: [\"p\\\"q\", r]\n", "t.yaml")[0].second, "p\"q,r");
+}
+
+TEST(Config, NumbersMustBeFinite) {
+  Config c(schema());
+  for (const char* v : {"nan", "inf", "-inf", "1e999"}) {
+    c.set("optim.lr", v);
+    EXPECT_NE(error_of([&] { c.get_double("optim.lr"); }).find("optim.lr expects a finite number, found '" +
+                                                              std::string(v) + "'"),
+              std::string::npos);
+    c.set("schedule.milestones", std::string("1,") + v);
+    EXPECT_NE(error_of([&] { c.get_list("schedule.milestones"); }).find("expects a list of finite numbers"),
+              std::string::npos);
+  }
+}
+
+TEST(Settings, IntegersAndMilestonesMustFitTheirTypes) {
+  const auto error_with = [](const std::string& assignment) {
+    distill::Config c = distill::default_config();
+    c.set_assignment(assignment);
+    return error_of([&] { distill::TrainSettings::from_config(c); });
+  };
+  // 2^32 + 1 once wrapped to 1 epoch.
+  EXPECT_NE(error_with("epochs=4294967297").find("config: epochs expects an integer within 32 bits, found 4294967297"),
+            std::string::npos);
+  EXPECT_NE(error_with("data.workers=-4294967296").find("data.workers expects an integer within 32 bits"),
+            std::string::npos);
+  for (const char* m : {"30,1e10", "30.5", "-1"})
+    EXPECT_NE(error_with(std::string("schedule.milestones=") + m).find("schedule.milestones expects whole epoch numbers"),
+              std::string::npos)
+        << m;
+  distill::Config ok = distill::default_config();
+  ok.set_assignment("schedule.milestones=30,60");
+  EXPECT_EQ(distill::TrainSettings::from_config(ok).schedule.milestones, (std::vector<int>{30, 60}));
 }
 
 }  // namespace
