@@ -5,10 +5,15 @@
 #include <string>
 #include <vector>
 
+#include "tensor/error.h"
 #include "tensor/parallel.h"
 
 #ifdef RETORT_WITH_OPENBLAS
 #include <cblas.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define RETORT_X86_KERNELS 1
 #endif
 
 namespace retort {
@@ -54,8 +59,11 @@ void pack_b(const GemmArgs& g, int64_t k0, int64_t kc, int64_t j0, int64_t nc, f
   }
 }
 
-// acc[MR][NR] = sum_k a[k][r] * b[k][c]; written so the compiler vectorises over c.
-void micro_kernel(int64_t kc, const float* a, const float* b, float* acc) {
+// acc[MR][NR] = sum_k a[k][r] * b[k][c]. The portable version is plain C++
+// for any target; the x86-64 library is compiled for baseline SSE2 (and
+// ISO C++ forbids fusing a*b+c), so AVX2+FMA and AVX-512 versions with
+// explicit FMAs are compiled beside it and chosen at run time.
+void micro_kernel_portable(int64_t kc, const float* a, const float* b, float* acc) {
   float t[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k) {
     const float* bk = b + k * NR;
@@ -66,6 +74,74 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* acc) {
     }
   }
   std::memcpy(acc, t, sizeof(t));
+}
+
+#ifdef RETORT_X86_KERNELS
+static_assert(MR == 6 && NR == 16, "the SIMD micro-kernels are written for a 6 x 16 tile");
+
+// One zmm per row; even and odd k go to separate accumulators (12 FMA chains)
+// so the FMA latency is hidden.
+__attribute__((target("avx512f"))) void micro_kernel_avx512(int64_t kc, const float* a, const float* b, float* acc) {
+  __m512 e[MR], o[MR];
+  for (int r = 0; r < MR; ++r) e[r] = o[r] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 1 < kc; k += 2) {
+    const __m512 b0 = _mm512_loadu_ps(b + k * NR), b1 = _mm512_loadu_ps(b + (k + 1) * NR);
+    for (int r = 0; r < MR; ++r) {
+      e[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[k * MR + r]), b0, e[r]);
+      o[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[(k + 1) * MR + r]), b1, o[r]);
+    }
+  }
+  if (k < kc) {
+    const __m512 b0 = _mm512_loadu_ps(b + k * NR);
+    for (int r = 0; r < MR; ++r) e[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[k * MR + r]), b0, e[r]);
+  }
+  for (int r = 0; r < MR; ++r) _mm512_storeu_ps(acc + r * NR, _mm512_add_ps(e[r], o[r]));
+}
+
+// Two ymm per row: 12 FMA chains.
+__attribute__((target("avx2,fma"))) void micro_kernel_avx2(int64_t kc, const float* a, const float* b, float* acc) {
+  __m256 lo[MR], hi[MR];
+  for (int r = 0; r < MR; ++r) lo[r] = hi[r] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_loadu_ps(b + k * NR), b1 = _mm256_loadu_ps(b + k * NR + 8);
+    for (int r = 0; r < MR; ++r) {
+      const __m256 ar = _mm256_broadcast_ss(a + k * MR + r);
+      lo[r] = _mm256_fmadd_ps(ar, b0, lo[r]);
+      hi[r] = _mm256_fmadd_ps(ar, b1, hi[r]);
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    _mm256_storeu_ps(acc + r * NR, lo[r]);
+    _mm256_storeu_ps(acc + r * NR + 8, hi[r]);
+  }
+}
+#endif
+
+using MicroKernel = void (*)(int64_t, const float*, const float*, float*);
+
+struct Isa {
+  const char* name;
+  MicroKernel kernel;
+  bool (*supported)();
+};
+
+const Isa kIsas[] = {
+#ifdef RETORT_X86_KERNELS
+    {"avx512", micro_kernel_avx512, [] { return __builtin_cpu_supports("avx512f") != 0; }},
+    {"avx2", micro_kernel_avx2, [] { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }},
+#endif
+    {"portable", micro_kernel_portable, [] { return true; }},
+};
+
+// The kernel gemm_builtin uses: by default the first in kIsas this CPU runs.
+const Isa*& current_isa() {
+  static const Isa* isa = [] {
+    for (const Isa& i : kIsas)
+      if (i.supported()) return &i;
+    return &kIsas[0];
+  }();
+  return isa;
 }
 
 void scale_c(const GemmArgs& g) {
@@ -87,6 +163,7 @@ void gemm_builtin(const GemmArgs& g) {
   apack.resize(MC * KC);
   bpack.resize(KC * ((NC + NR - 1) / NR) * NR);
   float acc[MR * NR];
+  const MicroKernel kernel = current_isa()->kernel;
   for (int64_t j0 = 0; j0 < g.N; j0 += NC) {
     const int64_t nc = std::min(NC, g.N - j0);
     for (int64_t k0 = 0; k0 < g.K; k0 += KC) {
@@ -99,7 +176,7 @@ void gemm_builtin(const GemmArgs& g) {
           const int64_t cols = std::min(NR, nc - js);
           for (int64_t is = 0; is < mc; is += MR) {
             const int64_t rows = std::min(MR, mc - is);
-            micro_kernel(kc, apack.data() + is * kc, bpack.data() + js * kc, acc);
+            kernel(kc, apack.data() + is * kc, bpack.data() + js * kc, acc);
             for (int64_t r = 0; r < rows; ++r) {
               float* c = g.C + (i0 + is + r) * g.ldc + j0 + js;
               for (int64_t q = 0; q < cols; ++q) c[q] += g.alpha * acc[r * NR + q];
@@ -150,6 +227,23 @@ void gemm_parallel(const GemmArgs& g) {
       gemm(s);
     });
   }
+}
+
+const char* gemm_builtin_isa() { return current_isa()->name; }
+
+bool gemm_builtin_isa_supported(const char* name) {
+  for (const Isa& i : kIsas)
+    if (std::strcmp(i.name, name) == 0) return i.supported();
+  return false;
+}
+
+void set_gemm_builtin_isa(const char* name) {
+  for (const Isa& i : kIsas)
+    if (std::strcmp(i.name, name) == 0 && i.supported()) {
+      current_isa() = &i;
+      return;
+    }
+  RETORT_FAIL("built-in GEMM: expected a kernel this CPU runs (avx512, avx2 or portable), found '" << name << "'");
 }
 
 const char* gemm_backend() {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -148,6 +149,36 @@ TEST(Gemm, HandComputed) {
   EXPECT_EQ(D, (std::vector<float>{58, 64, 139, 154}));
 }
 
+// Runs fn once with each micro-kernel this CPU runs, then restores the default.
+void for_each_isa(const std::function<void()>& fn) {
+  const std::string saved = cpu::gemm_builtin_isa();
+  int ran = 0;
+  for (const char* isa : {"avx512", "avx2", "portable"}) {
+    if (!cpu::gemm_builtin_isa_supported(isa)) continue;
+    cpu::set_gemm_builtin_isa(isa);
+    SCOPED_TRACE(std::string("micro-kernel ") + isa);
+    fn();
+    ++ran;
+  }
+  cpu::set_gemm_builtin_isa(saved.c_str());
+  EXPECT_GE(ran, 1);
+}
+
+TEST(Gemm, BuiltinPicksTheBestKernelTheCpuRuns) {
+  const std::string best = cpu::gemm_builtin_isa_supported("avx512") ? "avx512"
+                           : cpu::gemm_builtin_isa_supported("avx2") ? "avx2"
+                                                                      : "portable";
+  EXPECT_EQ(cpu::gemm_builtin_isa(), best);
+  EXPECT_TRUE(cpu::gemm_builtin_isa_supported("portable"));
+  try {
+    cpu::set_gemm_builtin_isa("sse9");
+    ADD_FAILURE() << "expected an Error for an unknown kernel";
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("'sse9'"), std::string::npos) << e.message();
+  }
+  EXPECT_EQ(cpu::gemm_builtin_isa(), best);
+}
+
 TEST(Gemm, BuiltinAllTransposesAndOddSizes) {
   // Sizes around the 6x16 register tile, the MC=72/KC=256/NC=512 cache blocks and beyond.
   const std::vector<Size> sizes = {{1, 1, 1},    {7, 13, 5},   {65, 33, 130}, {6, 16, 256}, {5, 17, 257},
@@ -157,9 +188,11 @@ TEST(Gemm, BuiltinAllTransposesAndOddSizes) {
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
         const Problem p(ta, tb, s.M, s.N, s.K, 0, 1.0f, 0.0f, seed += 3);
-        std::vector<float> c = p.C;
-        cpu::gemm_builtin(p.args(c));
-        EXPECT_TRUE(matches_reference(p, p.C, c));
+        for_each_isa([&] {
+          std::vector<float> c = p.C;
+          cpu::gemm_builtin(p.args(c));
+          EXPECT_TRUE(matches_reference(p, p.C, c));
+        });
       }
 }
 
@@ -171,9 +204,11 @@ TEST(Gemm, BuiltinAlphaBetaAndLeadingDimensions) {
         for (float alpha : {1.0f, 0.5f, -2.0f})
           for (float beta : {0.0f, 1.0f, -1.5f}) {
             const Problem p(ta, tb, s.M, s.N, s.K, /*pad=*/5, alpha, beta, seed += 3);
-            std::vector<float> c = p.C;
-            cpu::gemm_builtin(p.args(c));
-            EXPECT_TRUE(matches_reference(p, p.C, c));
+            for_each_isa([&] {
+              std::vector<float> c = p.C;
+              cpu::gemm_builtin(p.args(c));
+              EXPECT_TRUE(matches_reference(p, p.C, c));
+            });
           }
 }
 
