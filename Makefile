@@ -39,6 +39,17 @@ demo-cifar10: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target retort_cli
 	./scripts/demo.sh $(BUILD) cifar10
 
+# retort against PyTorch, side by side (needs Debian's python3-torch; see the docstring of
+# bench/pytorch_compare.py): the set of issue 7 at batch 64 and 2 threads, written to
+# BENCH_OUT. BENCH_ARGS adds options, e.g. make bench BENCH_ARGS=--quick BENCH_OUT=/tmp/b.md
+BENCH_PYTHON ?= /usr/bin/python3
+BENCH_OUT ?= bench/RESULTS.md
+BENCH_ARGS ?=
+.PHONY: bench
+bench: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target retort_cli
+	$(BENCH_PYTHON) bench/pytorch_compare.py --retort $(BUILD)/retort --markdown $(BENCH_OUT) $(BENCH_ARGS)
+
 install: build
 	cmake --install $(BUILD)
 
