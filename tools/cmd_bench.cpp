@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,7 +65,12 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
+// This process's own high-water mark (VmHWM): ru_maxrss would carry over the
+// peak of a parent that fork-exec'd us, e.g. a Python driver.
 int64_t peak_rss_kib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return u.ru_maxrss;  // KiB on Linux
