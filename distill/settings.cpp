@@ -17,6 +17,8 @@ const std::vector<ConfigKey>& config_schema() {
       {"device", "auto", "auto (cuda when a GPU is present), cpu, cuda or cuda:K"},
       {"threads", "0", "CPU threads (0: every core)"},
       {"out", "runs", "directory that holds the run folders"},
+      {"detect_anomaly", "false", "check every op's output and gradient for NaN/Inf and name the first op that "
+                                  "produced one (slow; for debugging a diverging run)"},
       {"data.train", "fashion-mnist", "training data set spec (see `retort data --help`)"},
       {"data.test", "", "test data set spec (default: the training spec's test split)"},
       {"data.batch_size", "64", "training batch size"},
@@ -80,6 +82,7 @@ TrainSettings TrainSettings::from_config(const Config& c) {
   s.threads = get_int32(c, "threads");
   require(s.threads >= 0, "threads", "0 or more", c.get("threads"));
   s.out = c.get("out");
+  s.detect_anomaly = c.get_bool("detect_anomaly");
   s.train_data = c.get("data.train");
   s.test_data = c.get("data.test");
   s.batch_size = c.get_int("data.batch_size");

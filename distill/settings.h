@@ -27,6 +27,7 @@ struct TrainSettings {
   std::string device = "auto";  // auto | cpu | cuda | cuda:K
   int threads = 0;              // 0: all cores
   std::string out = "runs";     // parent of the run folder
+  bool detect_anomaly = false;  // autograd's anomaly mode for the whole run
 
   std::string train_data = "fashion-mnist";
   std::string test_data;        // "" = the train spec's test split

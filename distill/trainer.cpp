@@ -9,6 +9,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "autograd/anomaly.h"
 #include "autograd/functions.h"
 #include "data/spec.h"
 #include "data/subset.h"
@@ -18,6 +19,7 @@
 #include "distill/step.h"
 #include "layers/checkpoint.h"
 #include "layers/models/zoo.h"
+#include "optim/grad_check.h"
 #include "optim/optimizer.h"
 #include "tensor/file_io.h"
 #include "tensor/json.h"
@@ -61,6 +63,28 @@ std::string fmt(double v, int precision = 4) {
   return os.str();
 }
 
+// "epoch 3, step 12 of 196": where in the run a step failed.
+std::string where(int epoch, const data::Batch& batch, int64_t batches) {
+  return "epoch " + std::to_string(epoch) + ", step " + std::to_string(batch.index + 1) + " of " +
+         std::to_string(batches);
+}
+
+// Why a model whose training steps were finite evaluates to NaN/Inf.
+std::string nonfinite_state(const layers::Model& model) {
+  for (const NamedTensor& t : model.state_dict())
+    if (t.tensor.dtype() == DType::F32 && ops::count_nonfinite(t.tensor) > 0)
+      return "the first non-finite state_dict entry is '" + t.name + "' " + t.tensor.shape().str() + " (" +
+             std::to_string(ops::count_nonfinite(t.tensor)) + " NaN/Inf values)";
+  return "every weight and batch-norm statistic is finite, so an activation overflowed in evaluation mode";
+}
+
+// " ce=2.3 kd=0.7": the loss terms of a step.
+std::string terms_text(const LossResult& loss) {
+  std::ostringstream os;
+  for (const auto& t : loss.terms) os << " " << t.first << "=" << t.second;
+  return os.str();
+}
+
 }  // namespace
 
 std::string default_run_name(const TrainSettings& s) {
@@ -89,26 +113,30 @@ struct Trainer::State {
   double best_top1 = -1.0;
   double teacher_top1 = -1.0;
   std::vector<std::string> log_lines;
+  bool resumed = false;
+  std::unique_ptr<autograd::DetectAnomalyGuard> anomaly_mode;  // config detect_anomaly, for the trainer's lifetime
 
   int epochs_done() const { return history.empty() ? 0 : history.back().epoch; }
+  std::string last_good() const {
+    return "the last good checkpoint is " + run_dir + "/last.safetensors (epoch " + std::to_string(epochs_done()) + ")";
+  }
 
   void build();
   void load_resume();
-  void save(const EpochMetrics& m, bool best);
+  void save_snapshot();
+  void publish();
+  void remove_stale_temporaries();
+  void check_gradients(int epoch, const data::Batch& batch, int64_t batches, const LossResult& loss);
   void log(TrainerObserver& obs, const std::string& line) {
     log_lines.push_back(line);
     obs.message(line);
-  }
-  void write_log() {
-    std::string text;
-    for (const std::string& l : log_lines) text += l + "\n";
-    write_file_atomic(run_dir + "/log.txt", text);
   }
   EpochMetrics train_epoch(int epoch, TrainerObserver& obs);
 };
 
 void Trainer::State::build() {
   if (settings.threads > 0) set_num_threads(settings.threads);
+  if (settings.detect_anomaly) anomaly_mode = std::make_unique<autograd::DetectAnomalyGuard>();
   device = resolve_device(settings.device);
   step_rng = Generator(settings.seed, /*stream=*/0x57E9);
 
@@ -169,13 +197,10 @@ void Trainer::State::build() {
         params, optim::AdamWOptions{settings.lr, settings.beta1, settings.beta2, settings.eps, settings.weight_decay});
 }
 
-void Trainer::State::save(const EpochMetrics& m, bool best) {
-  const layers::Metadata meta = {{"epoch", std::to_string(m.epoch)}, {"test_top1", fmt(m.test_top1, 4)},
-                                 {"run", run_dir}};
-  layers::save_weights(run_dir + "/last.safetensors", *student, meta);
-  if (best) layers::save_weights(run_dir + "/best.safetensors", *student, meta);
-
-  // The resume snapshot: one file, so it is always consistent.
+// The resume snapshot is the run's commit point: one file, written first, from
+// which publish() derives every other file of the run folder. A kill at any
+// moment leaves the previous snapshot or the new one; --resume republishes.
+void Trainer::State::save_snapshot() {
   std::vector<NamedTensor> tensors;
   for (const NamedTensor& t : student->state_dict()) tensors.push_back({"model." + t.name, t.tensor});
   const optim::OptimizerState os = optimizer->state();
@@ -184,9 +209,11 @@ void Trainer::State::save(const EpochMetrics& m, bool best) {
     const auto extra = objective->parameters();
     for (size_t i = 0; i < extra.size(); ++i) tensors.push_back({"objective." + std::to_string(i), extra[i].value()});
   }
+  json::Value log = json::Value::array();
+  for (const std::string& l : log_lines) log.push_back(json::Value(l));
   const safetensors::Metadata resume_meta = {
       {"format", "retort-resume"},
-      {"epoch", std::to_string(m.epoch)},
+      {"epoch", std::to_string(epochs_done())},
       {"optim_steps", std::to_string(os.steps)},
       {"optim_lr", json::dump(json::Value(os.lr))},
       {"step_rng_offset", std::to_string(step_rng.offset())},
@@ -194,24 +221,49 @@ void Trainer::State::save(const EpochMetrics& m, bool best) {
       {"best_top1", json::dump(json::Value(best_top1))},
       {"teacher_top1", json::dump(json::Value(teacher_top1))},
       {"history", json::dump(history_to_json(history))},
+      {"log", json::dump(log)},
   };
   safetensors::save(run_dir + "/resume.safetensors", tensors, resume_meta);
+}
 
+// Writes the files derived from the state: the weights after the last epoch
+// (and the best ones when that epoch is the best), metrics, log and report.
+// Rewriting them from the same state gives the same bytes (timings aside).
+void Trainer::State::publish() {
+  layers::Metadata meta = {{"epoch", std::to_string(epochs_done())}, {"run", run_dir}};
+  if (!history.empty()) meta.insert(meta.begin() + 1, {"test_top1", fmt(history.back().test_top1, 4)});
+  layers::save_weights(run_dir + "/last.safetensors", *student, meta);
+  if (history.empty()) return;
+  if (best_epoch == epochs_done()) layers::save_weights(run_dir + "/best.safetensors", *student, meta);
   write_file_atomic(run_dir + "/metrics.csv", metrics_csv(history));
   write_file_atomic(run_dir + "/metrics.jsonl", metrics_jsonl(history));
-  write_log();
+  std::string text;
+  for (const std::string& l : log_lines) text += l + "\n";
+  write_file_atomic(run_dir + "/log.txt", text);
   write_file_atomic(run_dir + "/report.html", render_report({ReportRun{run_dir, config.to_yaml(), history,
                                                                        best_epoch, teacher_top1}}));
 }
 
+// What a write killed half-way left in the run folder.
+void Trainer::State::remove_stale_temporaries() {
+  for (const char* f : {"config.yaml", "resume.safetensors", "last.safetensors", "best.safetensors", "metrics.csv",
+                        "metrics.jsonl", "log.txt", "report.html"})
+    retort::remove_stale_temporaries(run_dir + "/" + f);
+}
+
 void Trainer::State::load_resume() {
   const std::string path = run_dir + "/resume.safetensors";
-  RETORT_CHECK(exists(path), "cannot resume " << run_dir << ": it has no resume.safetensors (no epoch finished yet)");
+  RETORT_CHECK(exists(path), "cannot resume " << run_dir << ": it has no resume.safetensors");
   const safetensors::Contents c = safetensors::load(path);
-  auto meta = [&](const std::string& key) -> const std::string& {
+  auto find_meta = [&](const std::string& key) -> const std::string* {
     for (const auto& kv : c.metadata)
-      if (kv.first == key) return kv.second;
-    RETORT_FAIL(path << ": metadata '" << key << "' is missing");
+      if (kv.first == key) return &kv.second;
+    return nullptr;
+  };
+  auto meta = [&](const std::string& key) -> const std::string& {
+    const std::string* v = find_meta(key);
+    RETORT_CHECK(v != nullptr, path << ": metadata '" << key << "' is missing");
+    return *v;
   };
   std::vector<NamedTensor> model, objective_params;
   optim::OptimizerState os;
@@ -239,14 +291,31 @@ void Trainer::State::load_resume() {
   best_top1 = json::parse(meta("best_top1")).as_double();
   teacher_top1 = json::parse(meta("teacher_top1")).as_double();
   history = history_from_json(json::parse(meta("history")));
-  RETORT_CHECK(!history.empty() && history.back().epoch == std::stoi(meta("epoch")),
+  RETORT_CHECK(epochs_done() == std::stoi(meta("epoch")),
                path << ": the metrics history does not end at epoch " << meta("epoch"));
-  // The log continues from the file the interrupted run left.
-  if (exists(run_dir + "/log.txt")) {
+  if (const std::string* log = find_meta("log")) {
+    const json::Value lines = json::parse(*log);
+    for (const json::Value& l : lines.items()) log_lines.push_back(l.as_string());
+  } else if (exists(run_dir + "/log.txt")) {  // a snapshot from before the log moved into it
     std::istringstream in(read_file(run_dir + "/log.txt"));
-    std::string line;
-    while (std::getline(in, line)) log_lines.push_back(line);
+    for (std::string line; std::getline(in, line);) log_lines.push_back(line);
   }
+  resumed = true;
+}
+
+// The gradient guard: one pass over the gradients after backward.
+void Trainer::State::check_gradients(int epoch, const data::Batch& batch, int64_t batches, const LossResult& loss) {
+  const optim::NamedParams& params = optimizer->params();
+  const optim::NonFiniteGrads bad = optim::find_nonfinite_grads(params);
+  if (bad.count == 0) return;
+  const Tensor& g = params[bad.origin].second.grad();
+  const float total = loss.total.value().to(Device::cpu()).item<float>();
+  RETORT_FAIL("non-finite gradient at " << where(epoch, batch, batches) << " (loss " << total << ", terms:"
+                                        << terms_text(loss) << "): the gradient of '" << params[bad.origin].first
+                                        << "' " << g.shape() << " holds " << ops::count_nonfinite(g)
+                                        << " NaN/Inf values; of the " << bad.count << " parameters with non-finite "
+                                        << "gradients it is the one nearest the loss; rerun with --detect-anomaly "
+                                        << "to find the op; " << last_good());
 }
 
 EpochMetrics Trainer::State::train_epoch(int epoch, TrainerObserver& obs) {
@@ -266,17 +335,22 @@ EpochMetrics Trainer::State::train_epoch(int epoch, TrainerObserver& obs) {
   data::Batch batch;
   StepContext ctx{*student, teacher.get(), objective.get(), step_rng, settings.label_smoothing};
   while (train_loader->next(batch)) {
-    StepResult r = training_step(ctx, batch, epoch);
-    const double loss = r.loss.total.value().to(Device::cpu()).item<float>();
-    if (!std::isfinite(loss)) {
-      std::ostringstream terms;
-      for (const auto& t : r.loss.terms) terms << " " << t.first << "=" << t.second;
-      RETORT_FAIL("non-finite loss " << loss << " at epoch " << epoch << ", step " << batch.index + 1 << " of "
-                                     << batches << " (terms:" << terms.str() << "); the last good checkpoint is "
-                                     << run_dir << "/last.safetensors (epoch " << epochs_done() << ")");
+    StepResult r;
+    double loss = 0.0;
+    try {
+      r = training_step(ctx, batch, epoch);
+      loss = r.loss.total.value().to(Device::cpu()).item<float>();
+      if (std::isfinite(loss)) {
+        optimizer->zero_grad();
+        r.loss.total.backward();
+      }
+    } catch (const Error& e) {  // e.g. --detect-anomaly naming an op: add where it happened
+      RETORT_FAIL(e.message() << " at " << where(epoch, batch, batches) << "; " << last_good());
     }
-    optimizer->zero_grad();
-    r.loss.total.backward();
+    if (!std::isfinite(loss))
+      RETORT_FAIL("non-finite loss " << loss << " at " << where(epoch, batch, batches) << " (terms:"
+                                     << terms_text(r.loss) << "); " << last_good());
+    check_gradients(epoch, batch, batches, r.loss);
     optimizer->step();
 
     const int64_t n = batch.size();
@@ -299,6 +373,9 @@ EpochMetrics Trainer::State::train_epoch(int epoch, TrainerObserver& obs) {
 
   obs.evaluating(epoch);
   const EvalResult e = evaluate(*student, *test_loader);
+  if (!std::isfinite(e.loss))
+    RETORT_FAIL("non-finite test loss " << e.loss << " after epoch " << epoch << ": " << nonfinite_state(*student)
+                                        << "; " << last_good());
   m.test_loss = e.loss;
   m.test_top1 = e.top1;
   m.test_top5 = e.top5;
@@ -323,6 +400,11 @@ std::unique_ptr<Trainer> Trainer::create(const Config& config) {
                                  << " or choose another name (--set name=...)");
   s->build();
   make_dirs(s->run_dir);
+  s->remove_stale_temporaries();
+  // The epoch-0 snapshot first, the config last: from the moment the folder
+  // holds a run (its config.yaml), it holds a checkpoint --resume can use.
+  s->save_snapshot();
+  s->publish();
   write_file_atomic(s->run_dir + "/config.yaml", s->config.to_yaml());
   return std::unique_ptr<Trainer>(new Trainer(std::move(s)));
 }
@@ -334,13 +416,16 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir) {
   s->settings = TrainSettings::from_config(s->config);
   s->run_dir = run_dir;
   s->build();
+  s->remove_stale_temporaries();
   s->load_resume();
+  s->publish();  // a kill after the last snapshot may have left the derived files behind it
   return std::unique_ptr<Trainer>(new Trainer(std::move(s)));
 }
 
 RunSummary Trainer::run(TrainerObserver& obs) {
   State& s = *s_;
   const int first = s.epochs_done() + 1;
+  if (s.resumed) s.log(obs, "resumed " + s.run_dir + " after epoch " + std::to_string(s.epochs_done()));
   if (first == 1) {
     s.log(obs, "run " + s.run_dir + ": " + s.settings.student + " on " + s.train_source.dataset->name() + " (" +
                    std::to_string(s.train_source.dataset->size()) + " images, " +
@@ -353,8 +438,6 @@ RunSummary Trainer::run(TrainerObserver& obs) {
       s.teacher_top1 = evaluate(*s.teacher, *s.test_loader).top1;
       s.log(obs, "teacher " + s.settings.teacher + " test top-1 " + fmt(s.teacher_top1, 2) + "%");
     }
-  } else {
-    s.log(obs, "resumed " + s.run_dir + " after epoch " + std::to_string(s.epochs_done()));
   }
   for (int epoch = first; epoch <= s.settings.epochs; ++epoch) {
     EpochMetrics m = s.train_epoch(epoch, obs);
@@ -370,7 +453,8 @@ RunSummary Trainer::run(TrainerObserver& obs) {
          << fmt(m.test_top1, 2) << "% top-5 " << fmt(m.test_top5, 2) << "% " << fmt(m.seconds, 1) << "s "
          << fmt(m.images_per_second, 0) << " img/s" << (best ? " (best)" : "");
     s.log_lines.push_back(line.str());
-    s.save(m, best);
+    s.save_snapshot();
+    s.publish();
     obs.epoch_end(m, best);
   }
   RunSummary r;

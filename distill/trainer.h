@@ -6,15 +6,20 @@
 //   metrics.csv/.jsonl  one row per epoch: lr, every loss term, train top-1,
 //                       test loss/top-1/top-5, seconds, images/s
 //   log.txt             one line per epoch
-//   last.safetensors    the student after the last finished epoch
+//   last.safetensors    the student after the last finished epoch (the
+//                       initialisation until epoch 1 ends)
 //   best.safetensors    the student at its best test top-1
 //   resume.safetensors  everything --resume needs: the student, the optimiser
 //                       buffers, the objective's parameters, the epoch, the
-//                       RNG offset and the metrics so far, in one file so a
-//                       kill at any moment leaves a consistent snapshot
+//                       RNG offset, the metrics and the log so far
 //   report.html         curves, the final table and the config
-// Every file is written atomically. Per step: teacher forward in evaluation
-// mode without a graph, student forward, objective, backward, optimiser step.
+// Every file is written atomically (write_file_atomic). resume.safetensors is
+// the commit point: written first after each epoch (and for epoch 0 before
+// config.yaml), the other files are derived from it and rewritten on resume, so
+// a run killed at any moment resumes to the result of an uninterrupted run.
+// Per step: teacher forward in evaluation mode without a graph, student
+// forward, objective, backward, the guards (finite loss, finite gradients),
+// optimiser step.
 #pragma once
 #include <memory>
 #include <string>
@@ -56,8 +61,11 @@ class Trainer {
   static std::unique_ptr<Trainer> resume(const std::string& run_dir);
   ~Trainer();
 
-  // Trains the remaining epochs. A non-finite loss stops with an Error naming
-  // the step and the terms; the last checkpoint is left as it was.
+  // Trains the remaining epochs. A non-finite loss, gradient or test loss stops
+  // with an Error naming the step, the loss terms, the parameter nearest the
+  // loss whose gradient went non-finite and the last good checkpoint, which is
+  // left as it was. With config detect_anomaly the Error names the first op
+  // that produced a NaN/Inf (autograd/anomaly.h).
   RunSummary run(TrainerObserver& observer);
 
   const std::string& run_dir() const;

@@ -2,6 +2,7 @@
 // flags and --set overrides, then run (or resume) the Trainer.
 #include <cstdio>
 
+#include "autograd/anomaly.h"
 #include "distill/settings.h"
 #include "distill/trainer.h"
 #include "tensor/file_io.h"
@@ -45,6 +46,10 @@ std::vector<Flag> flags_for(bool distill) {
     flags.push_back({s.flag, s.value_name, std::string("config ") + s.key, defaults.get(s.key), false});
   if (distill)
     for (const Shortcut& s : kDistill) flags.push_back({s.flag, s.value_name, std::string("config ") + s.key, "", false});
+  flags.push_back({"detect-anomaly", "",
+                   "check every op's output (forward) and gradient (backward) for NaN/Inf and stop at the first, "
+                   "naming the op and its shapes (config detect_anomaly; slower; also with --resume)",
+                   "", false});
   flags.push_back({"print-config", "", "print the resolved config and exit", "", false});
   return flags;
 }
@@ -52,10 +57,14 @@ std::vector<Flag> flags_for(bool distill) {
 int run_command(const std::vector<std::string>& argv, bool distill) {
   const std::string cmd = distill ? "distill" : "train";
   Args cli("retort " + cmd + " [--config FILE.yaml] [--set KEY=VALUE ...] [options]",
-           distill ? "Distills a student from a frozen teacher with a distillation objective and writes a run\n"
-                     "folder (config, metrics.csv/.jsonl, log, last/best checkpoints, report.html)."
-                   : "Trains a model with cross-entropy (a teacher, or a student baseline) and writes a run\n"
-                     "folder (config, metrics.csv/.jsonl, log, last/best checkpoints, report.html).",
+           std::string(distill ? "Distills a student from a frozen teacher with a distillation objective and writes a run\n"
+                                 "folder (config, metrics.csv/.jsonl, log, last/best checkpoints, report.html).\n"
+                               : "Trains a model with cross-entropy (a teacher, or a student baseline) and writes a run\n"
+                                 "folder (config, metrics.csv/.jsonl, log, last/best checkpoints, report.html).\n") +
+               "Every file is written atomically; a run killed at any moment continues with --resume to the\n"
+               "result of an uninterrupted run. A non-finite loss or gradient stops the run naming the step,\n"
+               "the loss terms, the parameter nearest the loss whose gradient went non-finite and the last\n"
+               "good checkpoint; --detect-anomaly finds the op that produced the first NaN/Inf.",
            flags_for(distill));
   if (!cli.parse(argv)) return 0;
 
@@ -63,6 +72,7 @@ int run_command(const std::vector<std::string>& argv, bool distill) {
   if (cli.has("resume")) {
     for (const char* f : {"config", "set", "student"})
       if (cli.has(f)) throw UsageError(std::string("--resume continues with the run's own config; drop --") + f);
+    if (cli.get_bool("detect-anomaly")) autograd::set_detect_anomaly(true);  // a diagnosis of the resumed part
     trainer = distill::Trainer::resume(cli.get("resume"));
   } else {
     distill::Config config = distill::default_config();
@@ -74,6 +84,7 @@ int run_command(const std::vector<std::string>& argv, bool distill) {
       for (const Shortcut& s : kDistill)
         if (cli.has(s.flag)) config.set(s.key, cli.get(s.flag));
     for (const std::string& kv : cli.get_all("set")) config.set_assignment(kv);
+    if (cli.get_bool("detect-anomaly")) config.set("detect_anomaly", "true");
     if (!distill && (config.get("method.name") != "none" || !config.get("model.teacher").empty()))
       throw UsageError("retort train has no teacher; use retort distill for method " + config.get("method.name"));
     if (distill && config.get("method.name") == "none")

@@ -3,13 +3,18 @@
 // eval and predict agree with the trainer.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "layers/checkpoint.h"
+#include "layers/models/zoo.h"
 #include "tensor/file_io.h"
 #include "tensor/json.h"
 #include "tensor/safetensors.h"
@@ -109,6 +114,37 @@ TEST_F(Cli, NonFiniteLossStopsWithTheLastGoodCheckpoint) {
   EXPECT_TRUE(failed_with(train("diverge", "--epochs 1 --set optim.lr=1e30"), {"non-finite loss", "last.safetensors"}));
 }
 
+TEST_F(Cli, DetectAnomalyNamesTheFirstOpThatProducedANaN) {
+  // Weights with one NaN in layer2's second convolution: that convolution is
+  // the first op whose output is not finite.
+  ASSERT_EQ(train("init", "--epochs 1").status, 0);
+  safetensors::Contents w = safetensors::load(path("init/last.safetensors"));
+  bool planted = false;
+  for (NamedTensor& t : w.tensors)
+    if (t.name == "layer2.0.conv2.weight") {
+      t.tensor.data<float>()[5] = std::nanf("");
+      planted = true;
+    }
+  ASSERT_TRUE(planted);
+  safetensors::save(path("nan.safetensors"), w.tensors, w.metadata);
+  const std::string weights = " --set model.student_weights=" + path("nan.safetensors");
+  EXPECT_TRUE(failed_with(train("plain", "--epochs 1" + weights), {"non-finite loss", "nan at epoch 1, step 1 of 3"}));
+  EXPECT_TRUE(failed_with(train("anomaly", "--epochs 1 --detect-anomaly" + weights),
+                          {"detect-anomaly: the forward of Conv2d produced", "[32, 32, 3, 3] 1 non-finite",
+                           "comes from outside the graph", "at epoch 1, step 1 of 3",
+                           path("anomaly/last.safetensors") + " (epoch 0)"}));
+  // A huge learning rate: the second step's forward overflows somewhere. The
+  // run stopped without the flag; resumed with it from its epoch-0
+  // checkpoint, it names the op.
+  EXPECT_TRUE(failed_with(train("huge-lr", "--epochs 1 --set optim.lr=1e30"), {"non-finite loss", "step 2 of 3"}));
+  EXPECT_TRUE(failed_with(run_retort("train --resume '" + path("huge-lr") + "' --threads 1 --detect-anomaly"),
+                          {"detect-anomaly: the forward of", "at epoch 1, step 2 of 3"}));
+  // The config key does the same, and is kept in the run's config.
+  EXPECT_TRUE(failed_with(train("by-key", "--epochs 1 --set detect_anomaly=true" + weights),
+                          {"detect-anomaly: the forward of Conv2d"}));
+  EXPECT_NE(read_file(path("by-key/config.yaml")).find("detect_anomaly: true"), std::string::npos);
+}
+
 TEST_F(Cli, KilledRunResumesToTheUninterruptedMetrics) {
   ASSERT_EQ(train("whole", "--epochs 3").status, 0);
   const testing::CliRun killed = train("killed", "--epochs 3", "RETORT_KILL_AFTER_EPOCH=1");
@@ -131,6 +167,105 @@ TEST_F(Cli, KilledRunResumesToTheUninterruptedMetrics) {
   }
   // A finished run is not started again.
   EXPECT_TRUE(failed_with(train("whole", "--epochs 3"), {"already holds a run"}));
+}
+
+bool killed_by_sigkill(const testing::CliRun& r) { return r.status == -SIGKILL || r.status == 128 + SIGKILL; }
+
+// Loads the run's checkpoint through the library (last.safetensors and the
+// model part of resume.safetensors, strictly, into a fresh resnet8) and
+// returns the epoch the resume snapshot is at.
+int loadable_checkpoint_epoch(const std::string& run_dir) {
+  const std::unique_ptr<layers::Model> model = layers::make_model("resnet8", layers::ModelConfig{4, 3, 0});
+  layers::load_weights(*model, run_dir + "/last.safetensors", true);
+  const safetensors::Contents snapshot = safetensors::load(run_dir + "/resume.safetensors");
+  std::vector<NamedTensor> weights;
+  for (const NamedTensor& t : snapshot.tensors)
+    if (t.name.rfind("model.", 0) == 0) weights.push_back({t.name.substr(6), t.tensor});
+  model->load_state_dict(weights, true);
+  for (const auto& kv : snapshot.metadata)
+    if (kv.first == "epoch") return std::stoi(kv.second);
+  throw std::runtime_error(run_dir + "/resume.safetensors has no epoch");
+}
+
+// Every tensor of two safetensors files, bit for bit.
+void expect_same_tensors(const std::string& a_path, const std::string& b_path) {
+  const safetensors::Contents a = safetensors::load(a_path), b = safetensors::load(b_path);
+  ASSERT_EQ(a.tensors.size(), b.tensors.size()) << a_path << " vs " << b_path;
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    ASSERT_EQ(a.tensors[i].name, b.tensors[i].name);
+    EXPECT_EQ(testing::to_doubles(a.tensors[i].tensor), testing::to_doubles(b.tensors[i].tensor))
+        << b_path << ": " << a.tensors[i].name;
+  }
+}
+
+// SIGKILL at 20 moments drawn from a fixed seed: after a training step, inside
+// an atomic write (with half of the temporary written, or all of it just
+// before the rename) or after an epoch; the hooks (tools/crash_hooks.h) make
+// every moment, and so the whole test, reproducible. After each kill the
+// run folder holds a checkpoint that loads, or, killed before its config.yaml
+// was written, no run at all; --resume (or a fresh start) continues, and every
+// finished run equals the uninterrupted one: metrics, last and best weights.
+TEST_F(Cli, RunKilledAtRandomMomentsResumesToTheUninterruptedRun) {
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(train("whole", "--epochs 3").status, 0);
+  const std::vector<std::string> whole = metric_rows(path("whole"));
+  ASSERT_EQ(whole.size(), 4u);
+  // 96 images in batches of 32: 3 steps an epoch. Atomic writes: 3 when a run
+  // starts, at most 6 when it resumes, at most 7 per epoch; 2 hook calls each.
+  const int epochs = 3, steps_per_epoch = 3;
+  std::mt19937 rng(9);
+  const auto draw = [&](int n) { return 1 + static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  int kills = 0, kills_in_writes = 0, kills_in_checkpoint_writes = 0, runs = 0;
+  while (kills < 20) {
+    const std::string name = "killed" + std::to_string(++runs), dir = path(name);
+    int epoch = 0;
+    for (int attempt = 0;; ++attempt) {
+      ASSERT_LT(attempt, 40) << dir << " makes no progress";
+      const bool started = fs::exists(dir + "/config.yaml");
+      const int left = epochs - epoch;
+      // A moment in this process's work up to the end of its first epoch, so
+      // every stage is hit; once every epoch is trained, half of the time none
+      // (the resume then only rewrites the derived files and finishes).
+      std::string env;
+      if (left == 0) {
+        if (rng() % 2 == 0) env = "RETORT_KILL_IN_WRITE=" + std::to_string(draw(2 * 6));
+      } else {
+        switch (rng() % 4) {
+          case 0: env = "RETORT_KILL_AFTER_STEP=" + std::to_string(draw(steps_per_epoch)); break;
+          case 1: env = "RETORT_KILL_AFTER_EPOCH=" + std::to_string(epoch + 1); break;
+          default: env = "RETORT_KILL_IN_WRITE=" + std::to_string(draw(2 * ((started ? 6 : 3) + 7)));
+        }
+      }
+      const testing::CliRun r = started ? run_retort("train --resume '" + dir + "' --threads 1", env)
+                                        : train(name, "--epochs 3", env);
+      if (r.status == 0) break;  // no kill drawn, or its moment came after the end: the run finished
+      ASSERT_TRUE(killed_by_sigkill(r)) << env << ": status " << r.status << "\n" << r.err;
+      ++kills;
+      if (env.rfind("RETORT_KILL_IN_WRITE", 0) == 0) {
+        ++kills_in_writes;
+        for (const auto& e : fs::directory_iterator(dir))  // the writes come after the stale temporaries went
+          if (e.path().filename().string().find(".safetensors.tmp.") != std::string::npos) ++kills_in_checkpoint_writes;
+      }
+      if (!fs::exists(dir + "/config.yaml")) {
+        ASSERT_FALSE(started) << env << ": the run folder lost its config.yaml";
+        continue;
+      }
+      int now = -1;
+      ASSERT_NO_THROW(now = loadable_checkpoint_epoch(dir)) << env << " left no loadable checkpoint in " << dir;
+      ASSERT_GE(now, epoch) << env << ": the checkpoint went back";
+      epoch = now;
+    }
+    EXPECT_EQ(metric_rows(dir), whole) << dir;
+    expect_same_tensors(path("whole/last.safetensors"), dir + "/last.safetensors");
+    expect_same_tensors(path("whole/best.safetensors"), dir + "/best.safetensors");
+    for (const auto& e : fs::directory_iterator(dir))
+      EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << "left behind: " << e.path();
+  }
+  EXPECT_GE(kills_in_writes, 5);
+  EXPECT_GE(kills_in_checkpoint_writes, 3);  // a weights or resume temporary was left half or fully written
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%d kills (%d inside atomic writes, %d of them of checkpoints) over %d runs, %.1f s\n", kills,
+              kills_in_writes, kills_in_checkpoint_writes, runs, seconds);
 }
 
 TEST_F(Cli, EvalReproducesTheTrainersLastTestAccuracy) {
