@@ -9,9 +9,35 @@
 #include "tensor/file_io.h"
 
 #ifdef RETORT_WITH_STB
+namespace {
+
+// stb allocates through these. During a decode no single block may exceed
+// what the declared image and the file size justify (set by StbBlockLimit):
+// a PNG chunk declaring 1 GB in an 83-byte file makes stb grow its buffer to
+// that size before reading (found by tests/fuzz); now it fails as "outofmem".
+thread_local size_t t_stb_max_block = std::numeric_limits<size_t>::max();
+thread_local bool t_stb_refused = false;
+
+void* stb_malloc(size_t n) {
+  if (n <= t_stb_max_block) return std::malloc(n);
+  t_stb_refused = true;
+  return nullptr;
+}
+
+void* stb_realloc(void* p, size_t n) {
+  if (n <= t_stb_max_block) return std::realloc(p, n);
+  t_stb_refused = true;
+  return nullptr;  // p stays allocated; stb frees it
+}
+
+}  // namespace
+
 // The one translation unit that compiles stb_image. Only the formats image
 // folders hold; retort reads the bytes itself, so no stdio. stb's own code
 // is not -Wextra clean, and it is not ours to fix.
+#define STBI_MALLOC(n) stb_malloc(n)
+#define STBI_REALLOC(p, n) stb_realloc(p, n)
+#define STBI_FREE(p) std::free(p)
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO
 #define STBI_NO_HDR
@@ -90,6 +116,20 @@ int oversized_jpeg_huffman_table(const std::string& b) {
   }
   return 0;
 }
+
+// The largest block stb may allocate while it is in scope, then no limit.
+class StbBlockLimit {
+ public:
+  explicit StbBlockLimit(size_t bytes) { set(bytes); }
+  ~StbBlockLimit() { t_stb_max_block = std::numeric_limits<size_t>::max(); }
+  StbBlockLimit(const StbBlockLimit&) = delete;
+  StbBlockLimit& operator=(const StbBlockLimit&) = delete;
+  void set(size_t bytes) {
+    t_stb_max_block = bytes;
+    t_stb_refused = false;
+  }
+  bool refused() const { return t_stb_refused; }
+};
 #endif
 
 }  // namespace
@@ -113,6 +153,9 @@ void decode_image(const std::string& bytes, const std::string& path, int channel
   const stbi_uc* encoded = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int size = static_cast<int>(bytes.size());
   int w = 0, h = 0, c = 0;
+  // stb's own state needs well under 1 MB (a JPEG's tables, a GIF's codes).
+  const size_t slack = size_t{1} << 20;
+  StbBlockLimit block_limit(slack);
   // The header alone first: stb allocates the whole image before it reads the pixel data.
   RETORT_CHECK(stbi_info_from_memory(encoded, size, &w, &h, &c) == 1,
                path << ": cannot decode image (" << stbi_failure_reason()
@@ -121,7 +164,15 @@ void decode_image(const std::string& bytes, const std::string& path, int channel
   RETORT_CHECK(pixels <= limit, path << ": image of " << w << " x " << h << " = " << pixels
                                      << " pixels exceeds the limit of " << limit
                                      << " pixels (data::set_max_image_pixels)");
+  // stb's largest blocks: 16-bit RGBA pixels (8 bytes each), doubled while a
+  // PNG's zlib stream grows, on dimensions rounded up to JPEG blocks; the
+  // compressed data, doubled while a PNG's chunks are gathered.
+  const size_t padded = static_cast<size_t>(w + 32) * static_cast<size_t>(h + 32);
+  block_limit.set(16 * padded + 2 * bytes.size() + slack);
   unsigned char* px = stbi_load_from_memory(encoded, size, &w, &h, &c, channels);
+  RETORT_CHECK(px != nullptr || !block_limit.refused(),
+               path << ": cannot decode image: its chunks declare more memory than a " << w << " x " << h
+                    << " image in " << bytes.size() << " bytes can need (a corrupt file)");
   // stb's failure reason is thread-local, so concurrent decoders do not mix them up.
   RETORT_CHECK(px != nullptr, path << ": cannot decode image (" << stbi_failure_reason()
                                    << "); expected a PNG, JPEG, BMP, PNM, TGA or GIF file");

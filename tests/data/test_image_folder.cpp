@@ -233,7 +233,7 @@ TEST(ImageLimits, ThePixelLimitRefusesAnImageBeforeDecodingIt) {
 }
 
 // Inputs the fuzzer found crashing stb_image 2.27, refused by retort first.
-TEST(ImageErrors, OversizedJpegHuffmanTableAndEmptyPnm) {
+TEST(ImageErrors, OversizedJpegHuffmanTableEmptyPnmAndOversizedPngChunk) {
   SKIP_WITHOUT_STB();
   data::Image img;
   // SOI, then a DHT segment whose 16 code counts sum to 512.
@@ -242,6 +242,13 @@ TEST(ImageErrors, OversizedJpegHuffmanTableAndEmptyPnm) {
                     "bad.jpg: corrupt JPEG: a Huffman table declares 512 codes, more than the 256");
   EXPECT_ERROR_WITH(data::decode_image(std::string("P6\n0 2\n255\n"), "empty.ppm", 3, img),
                     "empty.ppm: image of 0 x 2 pixels is empty");
+  // A 4 x 3 PNG whose data chunk declares 1 GB: stb would allocate it before reading.
+  std::string png = png_bytes(4, 3, 1, pattern(4, 3, 1, 3));
+  std::string length;
+  testing::put_be32(length, 1u << 30);
+  png.replace(png.find("IDAT") - 4, 4, length);
+  EXPECT_ERROR_WITH(data::decode_image(png, "chunk.png", 3, img),
+                    "chunk.png: cannot decode image: its chunks declare more memory than a 4 x 3 image in 83 bytes");
 }
 
 TEST(ImageFolderErrors, MissingDirectoriesAndSplits) {
