@@ -30,6 +30,17 @@ test-asan: deps
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer targets of every reader of outside bytes (tests/fuzz/README.md):
+# a clang build in $(BUILD)-fuzz, then each target for FUZZ_SECONDS seconds.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	RETORT_EXTRA_PACKAGES="clang-14 libfuzzer-14-dev libclang-rt-14-dev" ./scripts/install-deps.sh
+	cmake -S . -B $(BUILD)-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DRETORT_CUDA=OFF -DRETORT_FUZZ=ON \
+	  -DRETORT_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target retort_fuzzers
+	./tests/fuzz/run_fuzzers.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
 # The demos need only the binary, not the test suite.
 demo: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target retort_cli
