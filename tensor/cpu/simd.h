@@ -4,6 +4,9 @@
 // RETORT_SIMD_CLONES is compiled twice more, for AVX2 and for AVX-512F, and
 // the dynamic loader binds the version the CPU supports (target_clones,
 // resolved once through an ifunc). Only loops the compiler vectorises gain.
+// The AVX2/AVX-512 versions may fuse a*b+c into one FMA (GCC contracts by
+// default), so their last bits can differ from the baseline version's: results
+// are reproducible on one machine, not bit-identical across CPU generations.
 #pragma once
 
 #if defined(__x86_64__) && defined(__ELF__) && !defined(RETORT_NO_SIMD_CLONES) && \
