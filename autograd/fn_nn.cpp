@@ -81,26 +81,29 @@ Variable adaptive_avg_pool2d(const Variable& x, int64_t out_h, int64_t out_w) {
 }
 
 Variable batch_norm(const Variable& x, const Variable& gamma, const Variable& beta, Tensor& running_mean,
-                    Tensor& running_var, bool training, double momentum, double eps) {
+                    Tensor& running_var, bool training, double momentum, double eps, bool relu) {
   if (training) {
-    ops::BatchNormOutput out =
-        ops::batch_norm_train(x.value(), gamma.value(), beta.value(), running_mean, running_var, momentum, eps);
+    ops::BatchNormOutput out = ops::batch_norm_train(x.value(), gamma.value(), beta.value(), running_mean, running_var,
+                                                     momentum, eps, relu);
     if (!needs_graph({x, gamma, beta})) return Variable(out.y);
-    SavedTensor sx(x.value()), sg(gamma.value());
+    SavedTensor sx(x.value()), sg(gamma.value()), sy;
+    if (relu) sy = SavedTensor(out.y);
     const Tensor mean = out.save_mean, invstd = out.save_invstd;
-    return record("BatchNormBackward", {x, gamma, beta}, out.y, [sx, sg, mean, invstd](const Grads& g, const Node&) {
-      ops::BatchNormGrads r =
-          ops::batch_norm_backward(g[0], sx.get("BatchNormBackward"), sg.get("BatchNormBackward"), mean, invstd);
+    const char* name = relu ? "BatchNormReluBackward" : "BatchNormBackward";
+    return record(name, {x, gamma, beta}, out.y, [sx, sg, sy, mean, invstd, name](const Grads& g, const Node&) {
+      ops::BatchNormGrads r = ops::batch_norm_backward(g[0], sx.get(name), sg.get(name), mean, invstd,
+                                                       sy.defined() ? sy.get(name) : Tensor());
       return Grads{r.dx, r.dgamma, r.dbeta};
     });
   }
-  const Tensor y = ops::batch_norm_eval(x.value(), gamma.value(), beta.value(), running_mean, running_var, eps);
+  const Tensor y = ops::batch_norm_eval(x.value(), gamma.value(), beta.value(), running_mean, running_var, eps, relu);
   if (!needs_graph({x, gamma, beta})) return Variable(y);
-  SavedTensor sx(x.value()), sg(gamma.value()), srm(running_mean), srv(running_var);
-  return record("BatchNormEvalBackward", {x, gamma, beta}, y, [sx, sg, srm, srv, eps](const Grads& g, const Node&) {
-    const char* name = "BatchNormEvalBackward";
-    ops::BatchNormGrads r =
-        ops::batch_norm_eval_backward(g[0], sx.get(name), sg.get(name), srm.get(name), srv.get(name), eps);
+  SavedTensor sx(x.value()), sg(gamma.value()), srm(running_mean), srv(running_var), sy;
+  if (relu) sy = SavedTensor(y);
+  const char* name = relu ? "BatchNormReluEvalBackward" : "BatchNormEvalBackward";
+  return record(name, {x, gamma, beta}, y, [sx, sg, srm, srv, sy, eps, name](const Grads& g, const Node&) {
+    ops::BatchNormGrads r = ops::batch_norm_eval_backward(g[0], sx.get(name), sg.get(name), srm.get(name),
+                                                          srv.get(name), eps, sy.defined() ? sy.get(name) : Tensor());
     return Grads{r.dx, r.dgamma, r.dbeta};
   });
 }

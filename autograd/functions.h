@@ -61,9 +61,11 @@ Variable avg_pool2d(const Variable& x, const ops::Pool2dOptions& o);
 Variable adaptive_avg_pool2d(const Variable& x, int64_t out_h, int64_t out_w);
 // Training mode uses batch statistics and updates the running ones in place;
 // evaluation mode uses the running statistics (still differentiable in x,
-// gamma and beta, e.g. for input gradients through a frozen teacher).
+// gamma and beta, e.g. for input gradients through a frozen teacher). With
+// `relu`, relu(batch_norm(...)) in one pass forward and one backward: the same
+// values as the pair, one activation less to write, read and keep.
 Variable batch_norm(const Variable& x, const Variable& gamma, const Variable& beta, Tensor& running_mean,
-                    Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+                    Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5, bool relu = false);
 // Identity when !training or p == 0.
 Variable dropout(const Variable& x, float p, Generator& gen, bool training);
 

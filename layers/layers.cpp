@@ -64,9 +64,13 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double eps, double momentum) : eps(ep
   num_batches_tracked = register_buffer("num_batches_tracked", zeros(Shape{}, DType::I64), /*host_only=*/true);
 }
 
-Variable BatchNorm2d::forward(const Variable& x) {
+Variable BatchNorm2d::forward(const Variable& x) { return apply(x, false); }
+
+Variable BatchNorm2d::forward_relu(const Variable& x) { return apply(x, true); }
+
+Variable BatchNorm2d::apply(const Variable& x, bool relu) {
   const bool training = is_training();
-  Variable y = autograd::batch_norm(x, weight, bias, *running_mean, *running_var, training, momentum, eps);
+  Variable y = autograd::batch_norm(x, weight, bias, *running_mean, *running_var, training, momentum, eps, relu);
   if (training) {
     num_batches_tracked->data<int64_t>()[0] += 1;
     num_batches_tracked->bump_version();
@@ -108,7 +112,16 @@ void Sequential::push_back(std::shared_ptr<Module> m) {
 
 Variable Sequential::forward(const Variable& x) {
   Variable h = x;
-  for (auto& m : modules_) h = m->forward(h);
+  for (size_t i = 0; i < modules_.size(); ++i) {
+    // A batch norm followed by a ReLU runs as one fused pass (same values).
+    auto* bn = dynamic_cast<BatchNorm2d*>(modules_[i].get());
+    if (bn != nullptr && i + 1 < modules_.size() && dynamic_cast<ReLU*>(modules_[i + 1].get()) != nullptr) {
+      h = bn->forward_relu(h);
+      ++i;
+      continue;
+    }
+    h = modules_[i]->forward(h);
+  }
   return h;
 }
 

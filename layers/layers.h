@@ -54,11 +54,16 @@ class BatchNorm2d : public Module {
   // Training mode: batch statistics, running statistics updated, counter + 1.
   // Evaluation mode: running statistics.
   Variable forward(const Variable& x) override;
+  // relu(forward(x)) fused into one pass forward and backward (same values).
+  Variable forward_relu(const Variable& x);
   Variable weight, bias;
   Tensor* running_mean;
   Tensor* running_var;
   Tensor* num_batches_tracked;  // i64 [], kept on the CPU
   double eps, momentum;
+
+ private:
+  Variable apply(const Variable& x, bool relu);
 };
 
 // y = x w^T + b, weight [out, in]; PyTorch's default init.

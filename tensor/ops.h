@@ -195,24 +195,27 @@ struct BatchNormOutput {
 };
 // requires x [..., C] with at least 2 values per channel, gamma/beta/running stats [C];
 // ensures PyTorch's training-mode batch norm; running_mean/var updated in place with momentum
-// (running_var with the unbiased variance).
+// (running_var with the unbiased variance). With `relu`, y is relu(batch norm) in the same pass.
 BatchNormOutput batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
-                                 Tensor& running_var, double momentum, double eps);
-// requires x [..., C], parameters [C]; ensures gamma*(x - running_mean)/sqrt(running_var + eps) + beta.
+                                 Tensor& running_var, double momentum, double eps, bool relu = false);
+// requires x [..., C], parameters [C]; ensures gamma*(x - running_mean)/sqrt(running_var + eps) + beta
+// (then relu with `relu`).
 Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
-                       const Tensor& running_var, double eps);
+                       const Tensor& running_var, double eps, bool relu = false);
 
 struct BatchNormGrads {
   Tensor dx, dgamma, dbeta;
 };
 // requires dy, x [..., C] and the save_mean/save_invstd of batch_norm_train; ensures the
-// training-mode gradients (batch statistics depend on x).
+// training-mode gradients (batch statistics depend on x). relu_y, when defined, is the output of
+// a fused batch norm + ReLU: dy then flows only where relu_y > 0 (ReLU's backward, fused).
 BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& save_mean,
-                                   const Tensor& save_invstd);
+                                   const Tensor& save_invstd, const Tensor& relu_y = Tensor());
 // requires dy, x [..., C] and the running statistics used in batch_norm_eval; ensures its gradients
-// (the statistics are constants).
+// (the statistics are constants); relu_y as above.
 BatchNormGrads batch_norm_eval_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
-                                        const Tensor& running_mean, const Tensor& running_var, double eps);
+                                        const Tensor& running_mean, const Tensor& running_var, double eps,
+                                        const Tensor& relu_y = Tensor());
 
 // ---------------------------------------------------------------- softmax and losses (f32, rows = last dim)
 

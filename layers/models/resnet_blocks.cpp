@@ -19,7 +19,7 @@ BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, const std::st
 }
 
 Variable BasicBlock::forward_preact(const Variable& x, Variable* preact) {
-  Variable h = autograd::relu((*bn1)((*conv1)(x)));
+  Variable h = bn1->forward_relu((*conv1)(x));
   h = autograd::add((*bn2)((*conv2)(h)), shortcut(x));
   if (preact) *preact = h;
   return autograd::relu(h);
@@ -36,8 +36,8 @@ Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, const std::st
 }
 
 Variable Bottleneck::forward_preact(const Variable& x, Variable* preact) {
-  Variable h = autograd::relu((*bn1)((*conv1)(x)));
-  h = autograd::relu((*bn2)((*conv2)(h)));
+  Variable h = bn1->forward_relu((*conv1)(x));
+  h = bn2->forward_relu((*conv2)(h));
   h = autograd::add((*bn3)((*conv3)(h)), shortcut(x));
   if (preact) *preact = h;
   return autograd::relu(h);

@@ -45,7 +45,7 @@ class ResNetImageNet : public Model {
 
   Variable forward_taps(const Variable& x, Taps* taps) override {
     check_input(x);
-    Variable h = autograd::relu((*bn1)((*conv1)(x)));
+    Variable h = bn1->forward_relu((*conv1)(x));
     if (taps) taps->add("f0", h);  // the stem before the max-pool (mdistiller's relu(stem))
     h = autograd::max_pool2d(h, ops::Pool2dOptions::make(3, 2, 1));
     for (int s = 0; s < 4; ++s) {

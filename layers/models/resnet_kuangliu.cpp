@@ -44,7 +44,7 @@ class ResNetKuangliu : public Model {
 
   Variable forward_taps(const Variable& x, Taps* taps) override {
     check_input(x);
-    Variable h = autograd::relu((*bn1)((*conv1)(x)));
+    Variable h = bn1->forward_relu((*conv1)(x));
     if (taps) taps->add("f0", h);
     for (int s = 0; s < 4; ++s) {
       Variable pre;

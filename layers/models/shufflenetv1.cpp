@@ -18,9 +18,9 @@ ShuffleV1Unit::ShuffleV1Unit(int64_t in, int64_t out, int64_t stride, int64_t gr
 }
 
 Variable ShuffleV1Unit::forward_preact(const Variable& x, Variable* preact) {
-  Variable h = autograd::relu((*bn1)((*conv1)(x)));
+  Variable h = bn1->forward_relu((*conv1)(x));
   if (shuffle_groups > 1) h = autograd::channel_shuffle(h, shuffle_groups);
-  h = autograd::relu((*bn2)((*conv2)(h)));
+  h = bn2->forward_relu((*conv2)(h));
   h = (*bn3)((*conv3)(h));
   if (stride == 2) {
     // PyTorch's AvgPool2d(3, stride=2, padding=1): the zero padding counts in the divisor (always 9).
@@ -63,7 +63,7 @@ class ShuffleNetV1 : public Model {
 
   Variable forward_taps(const Variable& x, Taps* taps) override {
     check_input(x);
-    Variable h = autograd::relu((*bn1)((*conv1)(x)));
+    Variable h = bn1->forward_relu((*conv1)(x));
     if (taps) taps->add("f0", h);
     for (int s = 0; s < 3; ++s) {
       Variable pre;

@@ -30,7 +30,7 @@ Variable ShuffleV2BasicBlock::forward_preact(const Variable& x, Variable* preact
   RETORT_CHECK(x.ndim() == 4 && x.size(3) == 2 * half,
                "ShuffleV2BasicBlock: expected [N, H, W, " << 2 * half << "], found " << x.shape());
   std::vector<Variable> parts = autograd::split(x, {half, half}, 3);
-  Variable b = autograd::relu((*bn1)((*conv1)(parts[1])));
+  Variable b = bn1->forward_relu((*conv1)(parts[1]));
   b = (*bn3)((*conv3)((*bn2)((*conv2)(b))));
   if (preact) *preact = autograd::cat({parts[0], b}, 3);
   return autograd::channel_shuffle(autograd::cat({parts[0], autograd::relu(b)}, 3), 2);
@@ -51,9 +51,9 @@ ShuffleV2DownBlock::ShuffleV2DownBlock(int64_t in, int64_t out, Generator& gen) 
 }
 
 Variable ShuffleV2DownBlock::forward(const Variable& x) {
-  Variable left = autograd::relu((*bn2)((*conv2)((*bn1)((*conv1)(x)))));
-  Variable right = autograd::relu((*bn3)((*conv3)(x)));
-  right = autograd::relu((*bn5)((*conv5)((*bn4)((*conv4)(right)))));
+  Variable left = bn2->forward_relu((*conv2)((*bn1)((*conv1)(x))));
+  Variable right = bn3->forward_relu((*conv3)(x));
+  right = bn5->forward_relu((*conv5)((*bn4)((*conv4)(right))));
   return autograd::channel_shuffle(autograd::cat({left, right}, 3), 2);
 }
 
@@ -88,7 +88,7 @@ class ShuffleNetV2 : public Model {
 
   Variable forward_taps(const Variable& x, Taps* taps) override {
     check_input(x);
-    Variable h = autograd::relu((*bn1)((*conv1)(x)));
+    Variable h = bn1->forward_relu((*conv1)(x));
     if (taps) taps->add("f0", h);
     for (int s = 0; s < 3; ++s) {
       Variable pre;
@@ -99,7 +99,7 @@ class ShuffleNetV2 : public Model {
         taps->add("preact" + std::to_string(s + 1), pre);
       }
     }
-    h = autograd::relu((*bn2)((*conv2)(h)));
+    h = bn2->forward_relu((*conv2)(h));
     RETORT_CHECK(h.size(1) == 4 && h.size(2) == 4,
                  name() << ": the head's fixed 4x4 average pool needs a 4x4 map (input 25x25 to 32x32), but input "
                         << x.size(1) << "x" << x.size(2) << " gives " << h.size(1) << "x" << h.size(2)

@@ -17,8 +17,8 @@ WrnBlock::WrnBlock(int64_t in, int64_t out, int64_t stride, Generator& gen) {
 }
 
 Variable WrnBlock::forward(const Variable& x) {
-  Variable a = autograd::relu((*bn1)(x));
-  Variable r = (*conv2)(autograd::relu((*bn2)((*conv1)(a))));
+  Variable a = bn1->forward_relu(x);
+  Variable r = (*conv2)(bn2->forward_relu((*conv1)(a)));
   return autograd::add(convShortcut ? (*convShortcut)(a) : x, r);
 }
 
@@ -69,7 +69,7 @@ class WideResNet : public Model {
     Variable f[4];
     f[0] = (*conv1)(x);
     for (int g = 0; g < 3; ++g) f[g + 1] = (*groups[g])(f[g]);
-    Variable pooled = global_mean(autograd::relu((*bn1)(f[3])));
+    Variable pooled = global_mean(bn1->forward_relu(f[3]));
     Variable logits = (*fc)(pooled);
     if (!taps && !bn_parity_) return logits;
     // The preact taps: f1, f2 through the next group's first bn1, f3 through the final bn1.

@@ -45,17 +45,18 @@ void adaptive_avg_pool2d_backward(const PoolGeom& g, const float* dy, float* dx)
 
 // Batch norm on x viewed as [M, C] (channels last).
 void batch_norm_stats(const float* x, int64_t M, int64_t C, double* mean, double* var_biased);
-// y = (x - mean)*scale + shift per channel. Centering first keeps a channel that is
-// (nearly) constant exact: x*scale + (shift - mean*scale) cancels |x|*scale, which
-// 1/sqrt(eps) makes large.
+// y = (x - mean)*scale + shift per channel, then max(y, 0) when `relu`. Centering
+// first keeps a channel that is (nearly) constant exact: x*scale + (shift -
+// mean*scale) cancels |x|*scale, which 1/sqrt(eps) makes large.
 void batch_norm_apply(const float* x, const float* mean, const float* scale, const float* shift, float* y, int64_t M,
-                      int64_t C);
-// Per-channel sums of dy and dy*(x - mean).
+                      int64_t C, bool relu = false);
+// Per-channel sums of dy and dy*(x - mean). With relu_y (the output of a fused
+// batch norm + ReLU), dy counts only where relu_y > 0: ReLU's backward, fused.
 void batch_norm_reduce_grad(const float* dy, const float* x, const float* mean, int64_t M, int64_t C, double* sum_dy,
-                            double* sum_dy_xmu);
-// dx = k*(dy - mean_dy - (x - mean)*c2) with per-channel k, mean_dy, c2.
+                            double* sum_dy_xmu, const float* relu_y = nullptr);
+// dx = k*(dy - mean_dy - (x - mean)*c2) with per-channel k, mean_dy, c2 (dy masked as above).
 void batch_norm_input_grad(const float* dy, const float* x, const float* mean, const float* k, const float* mean_dy,
-                           const float* c2, float* dx, int64_t M, int64_t C);
+                           const float* c2, float* dx, int64_t M, int64_t C, const float* relu_y = nullptr);
 
 // Row-wise softmax / log-softmax of x [rows, cols] at temperature T.
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, float T, bool log);

@@ -40,7 +40,7 @@ Tensor from_doubles(const std::vector<double>& v) {
 }  // namespace
 
 BatchNormOutput batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
-                                 Tensor& running_var, double momentum, double eps) {
+                                 Tensor& running_var, double momentum, double eps, bool relu) {
   RETORT_PROFILE_OP("batch_norm_train");
   const int64_t C = check_params(
       x, {{&gamma, "gamma"}, {&beta, "beta"}, {&running_mean, "running_mean"}, {&running_var, "running_var"}},
@@ -67,12 +67,12 @@ BatchNormOutput batch_norm_train(const Tensor& x, const Tensor& gamma, const Ten
   running_mean.bump_version();
   running_var.bump_version();
   BatchNormOutput out{empty(x.shape()), from_doubles(mean), from_doubles(invstd)};
-  cpu::batch_norm_apply(cx.data<float>(), center.data(), scale.data(), b, out.y.data<float>(), M, C);
+  cpu::batch_norm_apply(cx.data<float>(), center.data(), scale.data(), b, out.y.data<float>(), M, C, relu);
   return out;
 }
 
 Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
-                       const Tensor& running_var, double eps) {
+                       const Tensor& running_var, double eps, bool relu) {
   RETORT_PROFILE_OP("batch_norm_eval");
   const int64_t C = check_params(
       x, {{&gamma, "gamma"}, {&beta, "beta"}, {&running_mean, "running_mean"}, {&running_var, "running_var"}},
@@ -83,7 +83,7 @@ Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta,
   const float *rm = running_mean.data<float>(), *rv = running_var.data<float>();
   for (int64_t c = 0; c < C; ++c) scale[c] = static_cast<float>(g[c] / std::sqrt(static_cast<double>(rv[c]) + eps));
   Tensor y = empty(x.shape());
-  cpu::batch_norm_apply(cx.data<float>(), rm, scale.data(), b, y.data<float>(), C > 0 ? x.numel() / C : 0, C);
+  cpu::batch_norm_apply(cx.data<float>(), rm, scale.data(), b, y.data<float>(), C > 0 ? x.numel() / C : 0, C, relu);
   return y;
 }
 
@@ -92,14 +92,21 @@ namespace {
 // Gradients for y = gamma * (x - mean) * invstd + beta. With `batch_stats`, mean
 // and invstd are functions of x (training); otherwise constants (evaluation).
 BatchNormGrads bn_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const std::vector<float>& mean,
-                           const std::vector<float>& invstd, bool batch_stats, const char* op) {
+                           const std::vector<float>& invstd, bool batch_stats, const Tensor& relu_y, const char* op) {
   require_f32(dy, op, "dy");
   require_same_shape(dy, x, op);
   const int64_t C = x.size(-1), M = C > 0 ? x.numel() / C : 0;
   const Tensor cdy = dy.contiguous(), cx = x.contiguous();
+  Tensor cry;
+  if (relu_y.defined()) {
+    require_f32(relu_y, op, "relu_y");
+    require_same_shape(relu_y, x, op);
+    cry = relu_y.contiguous();
+  }
+  const float* ry = cry.defined() ? cry.data<float>() : nullptr;
   std::vector<double> sum_dy(C), sum_dy_xmu(C);
   cpu::batch_norm_reduce_grad(cdy.data<float>(), cx.data<float>(), mean.data(), M, C, sum_dy.data(),
-                              sum_dy_xmu.data());
+                              sum_dy_xmu.data(), ry);
   BatchNormGrads r{empty(x.shape()), empty(Shape{C}), empty(Shape{C})};
   std::vector<float> k(C), mean_dy(C, 0.0f), c2(C, 0.0f);
   const float* g = gamma.data<float>();
@@ -113,30 +120,32 @@ BatchNormGrads bn_backward(const Tensor& dy, const Tensor& x, const Tensor& gamm
     }
   }
   cpu::batch_norm_input_grad(cdy.data<float>(), cx.data<float>(), mean.data(), k.data(), mean_dy.data(), c2.data(),
-                             r.dx.data<float>(), M, C);
+                             r.dx.data<float>(), M, C, ry);
   return r;
 }
 
 }  // namespace
 
 BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& save_mean,
-                                   const Tensor& save_invstd) {
+                                   const Tensor& save_invstd, const Tensor& relu_y) {
   RETORT_PROFILE_OP("batch_norm_backward");
   check_params(x, {{&gamma, "gamma"}, {&save_mean, "save_mean"}, {&save_invstd, "save_invstd"}},
                "batch_norm_backward");
-  return bn_backward(dy, x, gamma, save_mean.to_vector<float>(), save_invstd.to_vector<float>(), true,
+  return bn_backward(dy, x, gamma, save_mean.to_vector<float>(), save_invstd.to_vector<float>(), true, relu_y,
                      "batch_norm_backward");
 }
 
 BatchNormGrads batch_norm_eval_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
-                                        const Tensor& running_mean, const Tensor& running_var, double eps) {
+                                        const Tensor& running_mean, const Tensor& running_var, double eps,
+                                        const Tensor& relu_y) {
   RETORT_PROFILE_OP("batch_norm_eval_backward");
   const int64_t C = check_params(x, {{&gamma, "gamma"}, {&running_mean, "running_mean"}, {&running_var, "running_var"}},
                                  "batch_norm_eval_backward");
   std::vector<float> invstd(C);
   const float* rv = running_var.data<float>();
   for (int64_t c = 0; c < C; ++c) invstd[c] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(rv[c]) + eps));
-  return bn_backward(dy, x, gamma, running_mean.to_vector<float>(), invstd, false, "batch_norm_eval_backward");
+  return bn_backward(dy, x, gamma, running_mean.to_vector<float>(), invstd, false, relu_y,
+                     "batch_norm_eval_backward");
 }
 
 }  // namespace ops

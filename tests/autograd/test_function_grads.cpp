@@ -3,6 +3,7 @@
 // pooling, plus hand-computed gradients at ties and kinks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -264,6 +265,46 @@ TEST(FunctionGrads, BatchNormTrainingAndEval) {
   EXPECT_TRUE(grad_check(
       [&rm, &rv](const Vars& v) { return ag::batch_norm(v[0], v[1], v[2], rm, rv, /*training=*/false); },
       {x, gamma, beta}));
+}
+
+// The fused batch norm + ReLU gives the bits of the pair it replaces: outputs,
+// running statistics and the gradients of x, gamma and beta, in both modes.
+TEST(FunctionGrads, BatchNormReluEqualsBatchNormThenRelu) {
+  const Shape s{4, 3, 5, 6};
+  const Tensor x0 = random_tensor(s, 40), w = random_tensor(s, 41);
+  const Tensor g0 = random_tensor(Shape{6}, 42), b0 = random_tensor(Shape{6}, 43);
+  for (bool training : {true, false}) {
+    SCOPED_TRACE(training ? "training" : "evaluation");
+    struct Run {
+      Tensor y, rm, rv, dx, dg, db;
+    };
+    auto run = [&](bool fused) {
+      Run r;
+      r.rm = random_tensor(Shape{6}, 44);
+      r.rv = ops::add(ops::mul(random_tensor(Shape{6}, 45), random_tensor(Shape{6}, 45)), ones(Shape{6}));
+      Variable x(x0.clone(), true), g(g0.clone(), true), b(b0.clone(), true);
+      const Variable y = fused ? ag::batch_norm(x, g, b, r.rm, r.rv, training, 0.1, 1e-5, /*relu=*/true)
+                               : ag::relu(ag::batch_norm(x, g, b, r.rm, r.rv, training, 0.1, 1e-5));
+      ag::sum(ag::mul(y, Variable(w))).backward();
+      r.y = y.value();
+      r.dx = x.grad();
+      r.dg = g.grad();
+      r.db = b.grad();
+      return r;
+    };
+    const Run fused = run(true), pair = run(false);
+    // Many outputs are clipped and many are not, so the mask matters.
+    const std::vector<float> y = fused.y.to_vector<float>();
+    const auto zeros_out = std::count(y.begin(), y.end(), 0.0f);
+    EXPECT_GT(zeros_out, static_cast<long>(y.size() / 10));
+    EXPECT_LT(zeros_out, static_cast<long>(9 * y.size() / 10));
+    EXPECT_EQ(y, pair.y.to_vector<float>());
+    EXPECT_EQ(fused.rm.to_vector<float>(), pair.rm.to_vector<float>());
+    EXPECT_EQ(fused.rv.to_vector<float>(), pair.rv.to_vector<float>());
+    EXPECT_EQ(fused.dx.to_vector<float>(), pair.dx.to_vector<float>());
+    EXPECT_EQ(fused.dg.to_vector<float>(), pair.dg.to_vector<float>());
+    EXPECT_EQ(fused.db.to_vector<float>(), pair.db.to_vector<float>());
+  }
 }
 
 TEST(FunctionGrads, BatchNormTrainingUpdatesRunningStatsOnce) {
