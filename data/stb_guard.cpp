@@ -1,5 +1,6 @@
 #include "data/stb_guard.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -36,8 +37,11 @@ bool StbBlockLimit::refused() const { return t_refused; }
 int oversized_jpeg_huffman_table(const std::string& b) {
   // Bytes past the end read as 0, as stb reads them.
   const auto at = [&](size_t i) -> int { return i < b.size() ? static_cast<uint8_t>(b[i]) : 0; };
-  if (at(0) != 0xFF || at(1) != 0xD8) return 0;  // not a JPEG
-  size_t pos = 2;
+  // SOI: FF, any number of fill bytes FF, then D8; anything else is not a JPEG.
+  size_t pos = 1;
+  while (at(0) == 0xFF && pos < b.size() && at(pos) == 0xFF) ++pos;
+  if (at(0) != 0xFF || at(pos) != 0xD8) return 0;
+  ++pos;
   while (pos + 1 < b.size()) {
     const int marker = at(pos + 1);
     if (at(pos) != 0xFF || marker == 0xFF) {  // padding, fill bytes
@@ -70,6 +74,25 @@ int oversized_jpeg_huffman_table(const std::string& b) {
     }
   }
   return 0;
+}
+
+int64_t largest_pnm_header_number(const std::string& b) {
+  if (b.size() < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return 0;
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; };
+  size_t i = 2;
+  int64_t largest = 0;
+  for (int number = 0; number < 3; ++number) {
+    for (;;) {  // whitespace and '#' comments
+      while (i < b.size() && space(b[i])) ++i;
+      if (i >= b.size() || b[i] != '#') break;
+      while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
+    }
+    int64_t value = 0;
+    for (; i < b.size() && b[i] >= '0' && b[i] <= '9'; ++i)
+      value = std::min<int64_t>(value * 10 + (b[i] - '0'), int64_t{1} << 40);
+    largest = std::max(largest, value);
+  }
+  return largest;
 }
 
 }  // namespace data

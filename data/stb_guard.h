@@ -4,6 +4,7 @@
 // data/stb_image_impl.cpp and allocates through stb_malloc / stb_realloc.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace retort {
@@ -28,11 +29,22 @@ class StbBlockLimit {
   bool refused() const;
 };
 
+// (data/decode.cpp also refuses 16-bit PNM images, whose channels stb
+// converts as if they had 8 bits, reading past its buffer.)
+
 // stb writes past its Huffman tables when a JPEG DHT segment declares more
 // than 256 codes for one table (fixed upstream in 2.28). Walks the JPEG
 // segments as stb does; returns the first such code count, or 0 when every
 // table fits or the bytes are not a JPEG.
 int oversized_jpeg_huffman_table(const std::string& bytes);
+
+// stb overflows an int reading a long number in a PNM header. Returns the
+// largest of the header's three numbers (width, height, maximum value) as
+// stb reads them, capped at 2^40; 0 when the bytes are not a binary PNM.
+// Anything above kStbMaxDimension (stb's largest width or height, well above
+// the largest maximum value, 65535) cannot be a valid header.
+constexpr int64_t kStbMaxDimension = int64_t{1} << 24;
+int64_t largest_pnm_header_number(const std::string& bytes);
 
 }  // namespace data
 }  // namespace retort

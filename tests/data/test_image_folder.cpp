@@ -233,15 +233,24 @@ TEST(ImageLimits, ThePixelLimitRefusesAnImageBeforeDecodingIt) {
 }
 
 // Inputs the fuzzer found crashing stb_image 2.27, refused by retort first.
-TEST(ImageErrors, OversizedJpegHuffmanTableEmptyPnmAndOversizedPngChunk) {
+TEST(ImageErrors, StbImageBugsAreRefusedFirst) {
   SKIP_WITHOUT_STB();
   data::Image img;
   // SOI, then a DHT segment whose 16 code counts sum to 512.
   const std::string dht = std::string("\xFF\xD8\xFF\xC4\x00\x13\x00", 7) + std::string(16, '\x20') + "\xFF\xD9";
   EXPECT_ERROR_WITH(data::decode_image(dht, "bad.jpg", 3, img),
                     "bad.jpg: corrupt JPEG: a Huffman table declares 512 codes, more than the 256");
+  // The same after fill bytes before the start marker, which stb skips.
+  EXPECT_ERROR_WITH(data::decode_image(std::string(5, '\xFF') + dht.substr(1), "fill.jpg", 3, img),
+                    "fill.jpg: corrupt JPEG: a Huffman table declares 512 codes");
   EXPECT_ERROR_WITH(data::decode_image(std::string("P6\n0 2\n255\n"), "empty.ppm", 3, img),
                     "empty.ppm: image of 0 x 2 pixels is empty");
+  // A PNM header number that overflows stb's int.
+  EXPECT_ERROR_WITH(data::decode_image("P6\n3 2\n" + std::string(40, '3') + "\n", "long.ppm", 3, img),
+                    "long.ppm: corrupt PNM: a header number (1099511627776) exceeds the largest dimension, 16777216");
+  // A 16-bit PNM (maxval above 255): stb reads past its buffer converting it to grey.
+  const std::string deep = "P6\n1 1\n65535\n\x01\x02\x03\x04\x05\x06";
+  EXPECT_ERROR_WITH(data::decode_image(deep, "deep.ppm", 1, img), "deep.ppm: 16-bit PNM images are not supported");
   // A 4 x 3 PNG whose data chunk declares 1 GB: stb would allocate it before reading.
   std::string png = png_bytes(4, 3, 1, pattern(4, 3, 1, 3));
   std::string length;
