@@ -53,9 +53,8 @@ void decode_image(const std::string& bytes, const std::string& path, int channel
   RETORT_CHECK(bytes.size() <= static_cast<size_t>(std::numeric_limits<int>::max()),
                path << ": image file of " << bytes.size() << " bytes is too large to decode");
   // stb 2.27 writes out of bounds on these, or overflows; data/stb_guard.h.
-  const int codes = oversized_jpeg_huffman_table(bytes);
-  RETORT_CHECK(codes == 0, path << ": corrupt JPEG: a Huffman table declares " << codes
-                                << " codes, more than the 256 byte values it can code");
+  const std::string jpeg_problem = jpeg_huffman_problem(bytes);
+  RETORT_CHECK(jpeg_problem.empty(), path << ": corrupt JPEG: " << jpeg_problem);
   const int64_t pnm_number = largest_pnm_header_number(bytes);
   RETORT_CHECK(pnm_number <= kStbMaxDimension, path << ": corrupt PNM: a header number (" << pnm_number
                                                     << ") exceeds the largest dimension, " << kStbMaxDimension);

@@ -34,15 +34,63 @@ void StbBlockLimit::set(size_t bytes) {
 
 bool StbBlockLimit::refused() const { return t_refused; }
 
-int oversized_jpeg_huffman_table(const std::string& b) {
-  // Bytes past the end read as 0, as stb reads them.
-  const auto at = [&](size_t i) -> int { return i < b.size() ? static_cast<uint8_t>(b[i]) : 0; };
+namespace {
+
+// The bytes of a JPEG as stb reads them: past the end, 0.
+struct JpegBytes {
+  const std::string& b;
+  int operator()(size_t i) const { return i < b.size() ? static_cast<uint8_t>(b[i]) : 0; }
+};
+
+// A DHT segment at `pos`: tables of 1 + 16 + n bytes (class and id, the code
+// count per length, the symbols). Marks each table defined, or describes the
+// first that cannot be.
+std::string read_dht(const JpegBytes& at, size_t pos, bool defined[2][4]) {
+  size_t t = pos + 4;
+  for (long left = static_cast<long>(at(pos + 2) << 8 | at(pos + 3)) - 2; left > 0;) {
+    const int table_class = at(t) >> 4, id = at(t) & 15;
+    if (table_class > 1 || id > 3) return "";  // stb refuses the file itself
+    int n = 0;
+    for (int i = 1; i <= 16; ++i) n += at(t + static_cast<size_t>(i));
+    if (n > 256)
+      return "a Huffman table declares " + std::to_string(n) + " codes, more than the 256 byte values it can code";
+    defined[table_class][id] = true;
+    t += 17 + static_cast<size_t>(n);
+    left -= 17 + n;
+  }
+  return "";
+}
+
+// An SOS segment at `pos`: every table its scan decodes with must be defined.
+// A progressive scan decodes with DC tables (first DC scans) or AC tables.
+std::string check_sos(const JpegBytes& at, size_t pos, bool progressive, const bool defined[2][4]) {
+  const size_t n = static_cast<size_t>(at(pos + 4));
+  const int spectral_start = at(pos + 5 + 2 * n), high_bit = at(pos + 7 + 2 * n) >> 4;
+  const bool dc = !progressive || (spectral_start == 0 && high_bit == 0);
+  const bool ac = !progressive || spectral_start > 0;
+  for (size_t i = 0; i < n && i < 4; ++i) {
+    const int tables = at(pos + 6 + 2 * i), dc_id = tables >> 4, ac_id = tables & 15;
+    if (dc_id > 3 || ac_id > 3) return "";  // stb refuses the file itself
+    if ((dc && !defined[0][dc_id]) || (ac && !defined[1][ac_id]))
+      return std::string("a scan decodes with the ") + (dc && !defined[0][dc_id] ? "DC" : "AC") +
+             " Huffman table " + std::to_string(dc && !defined[0][dc_id] ? dc_id : ac_id) +
+             ", which no DHT segment defines before it";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string jpeg_huffman_problem(const std::string& bytes) {
+  const JpegBytes at{bytes};
   // SOI: FF, any number of fill bytes FF, then D8; anything else is not a JPEG.
   size_t pos = 1;
-  while (at(0) == 0xFF && pos < b.size() && at(pos) == 0xFF) ++pos;
-  if (at(0) != 0xFF || at(pos) != 0xD8) return 0;
+  while (at(0) == 0xFF && pos < bytes.size() && at(pos) == 0xFF) ++pos;
+  if (at(0) != 0xFF || at(pos) != 0xD8) return "";
   ++pos;
-  while (pos + 1 < b.size()) {
+  bool defined[2][4] = {};  // [DC, AC][table id]
+  bool progressive = false;
+  while (pos + 1 < bytes.size()) {
     const int marker = at(pos + 1);
     if (at(pos) != 0xFF || marker == 0xFF) {  // padding, fill bytes
       ++pos;
@@ -52,28 +100,20 @@ int oversized_jpeg_huffman_table(const std::string& b) {
       pos += 2;  // a marker without a length: stuffing, TEM, RSTn, SOI
       continue;
     }
-    if (marker == 0xD9) return 0;  // EOI
-    const size_t length = static_cast<size_t>(at(pos + 2) << 8 | at(pos + 3));
-    if (marker == 0xC4) {
-      // Tables of 1 + 16 + n bytes: class and id, the code count per length, the symbols.
-      size_t t = pos + 4;
-      for (long left = static_cast<long>(length) - 2; left > 0;) {
-        if ((at(t) >> 4) > 1 || (at(t) & 15) > 3) break;  // stb refuses the file itself
-        int n = 0;
-        for (int i = 1; i <= 16; ++i) n += at(t + static_cast<size_t>(i));
-        if (n > 256) return n;
-        t += 17 + static_cast<size_t>(n);
-        left -= 17 + n;
-      }
-    }
-    pos += 2 + length;
+    if (marker == 0xD9) return "";  // EOI
+    if (marker == 0xC2) progressive = true;
+    const std::string problem = marker == 0xC4   ? read_dht(at, pos, defined)
+                                : marker == 0xDA ? check_sos(at, pos, progressive, defined)
+                                                 : "";
+    if (!problem.empty()) return problem;
+    pos += 2 + static_cast<size_t>(at(pos + 2) << 8 | at(pos + 3));
     if (marker == 0xDA) {  // entropy-coded data follows, up to the next marker
-      while (pos + 1 < b.size() && !(at(pos) == 0xFF && at(pos + 1) != 0x00 &&
-                                     !(at(pos + 1) >= 0xD0 && at(pos + 1) <= 0xD7)))
+      while (pos + 1 < bytes.size() && !(at(pos) == 0xFF && at(pos + 1) != 0x00 &&
+                                         !(at(pos + 1) >= 0xD0 && at(pos + 1) <= 0xD7)))
         ++pos;
     }
   }
-  return 0;
+  return "";
 }
 
 int64_t largest_pnm_header_number(const std::string& b) {

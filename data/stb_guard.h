@@ -32,11 +32,12 @@ class StbBlockLimit {
 // (data/decode.cpp also refuses 16-bit PNM images, whose channels stb
 // converts as if they had 8 bits, reading past its buffer.)
 
-// stb writes past its Huffman tables when a JPEG DHT segment declares more
-// than 256 codes for one table (fixed upstream in 2.28). Walks the JPEG
-// segments as stb does; returns the first such code count, or 0 when every
-// table fits or the bytes are not a JPEG.
-int oversized_jpeg_huffman_table(const std::string& bytes);
+// What in a JPEG's Huffman tables makes stb read or write out of bounds, or
+// "" when nothing does (or the bytes are not a JPEG). Walks the segments as
+// stb does: a DHT segment declaring more than 256 codes for one table (stb
+// writes past its tables; fixed upstream in 2.28), or a scan decoding with a
+// table no DHT segment defined before it (stb reads its uninitialised memory).
+std::string jpeg_huffman_problem(const std::string& bytes);
 
 // stb overflows an int reading a long number in a PNM header. Returns the
 // largest of the header's three numbers (width, height, maximum value) as

@@ -245,6 +245,12 @@ TEST(ImageErrors, StbImageBugsAreRefusedFirst) {
                     "fill.jpg: corrupt JPEG: a Huffman table declares 512 codes");
   EXPECT_ERROR_WITH(data::decode_image(std::string("P6\n0 2\n255\n"), "empty.ppm", 3, img),
                     "empty.ppm: image of 0 x 2 pixels is empty");
+  // A scan decoding with Huffman tables no DHT segment defined: stb reads uninitialised memory.
+  const std::string no_tables = std::string("\xFF\xD8\xFF\xC0\x00\x0B\x08\x00\x01\x00\x01\x01\x01\x11\x00", 15) +
+                                std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00\x12\x34\xFF\xD9", 14);
+  EXPECT_ERROR_WITH(data::decode_image(no_tables, "mjpeg.jpg", 3, img),
+                    "mjpeg.jpg: corrupt JPEG: a scan decodes with the DC Huffman table 0, which no DHT segment "
+                    "defines before it");
   // A PNM header number that overflows stb's int.
   EXPECT_ERROR_WITH(data::decode_image("P6\n3 2\n" + std::string(40, '3') + "\n", "long.ppm", 3, img),
                     "long.ppm: corrupt PNM: a header number (1099511627776) exceeds the largest dimension, 16777216");
