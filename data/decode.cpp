@@ -1,6 +1,7 @@
 #include "data/decode.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -68,8 +69,10 @@ void decode_image(const std::string& bytes, const std::string& path, int channel
   RETORT_CHECK(stbi_info_from_memory(encoded, size, &w, &h, &c) == 1,
                path << ": cannot decode image (" << stb_reason()
                     << "); expected a PNG, JPEG, BMP, PNM, TGA or GIF file");
-  const int64_t pixels = static_cast<int64_t>(w) * h, limit = max_image_pixels();
-  RETORT_CHECK(pixels <= limit, path << ": image of " << w << " x " << h << " = " << pixels
+  // stb's header reading gives a top-down BMP a negative height (found by tests/fuzz).
+  const int64_t width = std::abs(static_cast<int64_t>(w)), height = std::abs(static_cast<int64_t>(h));
+  const int64_t pixels = width * height, limit = max_image_pixels();
+  RETORT_CHECK(pixels <= limit, path << ": image of " << width << " x " << height << " = " << pixels
                                      << " pixels exceeds the limit of " << limit
                                      << " pixels (data::set_max_image_pixels)");
   // stb 2.27 converts the channels of 16-bit PNM images as if they had 8 bits,
@@ -80,7 +83,7 @@ void decode_image(const std::string& bytes, const std::string& path, int channel
   // stb's largest blocks: 16-bit RGBA pixels (8 bytes each), doubled while a
   // PNG's zlib stream grows, on dimensions rounded up to JPEG blocks; the
   // compressed data, doubled while a PNG's chunks are gathered.
-  const size_t padded = static_cast<size_t>(w + 32) * static_cast<size_t>(h + 32);
+  const size_t padded = static_cast<size_t>(width + 32) * static_cast<size_t>(height + 32);
   block_limit.set(16 * padded + 2 * bytes.size() + slack);
   unsigned char* px = stbi_load_from_memory(encoded, size, &w, &h, &c, channels);
   RETORT_CHECK(px != nullptr || !block_limit.refused(),

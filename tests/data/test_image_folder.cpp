@@ -222,6 +222,14 @@ TEST(ImageLimits, ThePixelLimitRefusesAnImageBeforeDecodingIt) {
   // stb allocates the image.
   EXPECT_ERROR_WITH(data::decode_image(png_declaring(20000, 20000), "bomb.png", 3, img),
                     "bomb.png: image of 20000 x 20000 = 400000000 pixels exceeds the limit of 268435456 pixels");
+  // A top-down BMP (negative height in its header) is measured by the height's size.
+  std::string bmp = "BM";
+  for (uint32_t v : {54u + 46 * 3, 0u, 54u, 40u, 46u, static_cast<uint32_t>(-13762516), 1u | 24u << 16, 0u, 0u, 0u, 0u,
+                     0u, 0u})
+    testing::put_le32(bmp, v);
+  bmp += std::string(46 * 3, '\x7f');
+  EXPECT_ERROR_WITH(data::decode_image(bmp, "tall.bmp", 3, img),
+                    "tall.bmp: image of 46 x 13762516 = 633075736 pixels exceeds the limit of 268435456 pixels");
   data::set_max_image_pixels(100);
   EXPECT_EQ(data::max_image_pixels(), 100);
   EXPECT_ERROR_WITH(data::decode_image(png_bytes(20, 10, 3, pattern(20, 10, 3, 2)), "wide.png", 3, img),
