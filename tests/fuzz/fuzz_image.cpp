@@ -9,7 +9,7 @@
 
 RETORT_FUZZ_TARGET(image) {
   namespace rd = retort::data;
-  rd::set_max_image_pixels(int64_t{1} << 22);
+  rd::set_max_image_pixels(int64_t{1} << 20);
   const std::string bytes = retort::fuzz::as_string(data, size);
   const auto decode = [&](int channels) {
     rd::Image image;

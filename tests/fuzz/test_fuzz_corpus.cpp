@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,6 +27,8 @@ struct Target {
   const char* name;
   void (*run)(const uint8_t*, size_t);
 };
+// gtest (and so ctest's test names) shows a target by its name.
+void PrintTo(const Target& t, std::ostream* os) { *os << t.name; }
 
 #define RETORT_FUZZ_ENTRY(name) Target{#name, retort_fuzz_##name},
 const std::vector<Target> kTargets = {RETORT_FUZZ_TARGETS(RETORT_FUZZ_ENTRY)};
