@@ -41,8 +41,8 @@ What is measured, on both sides (as tools/cmd_bench.cpp does):
     gives the median over the rounds of each process's median and the range of
     all repeats;
   * memory: each process's peak resident set (getrusage ru_maxrss) at the end of
-    its timed repeats (retort: peak_rss_mib of its JSON; PyTorch: the worker's own
-    ru_maxrss at the same point), the largest over the rounds. The PyTorch figure
+    its timed repeats (retort: peak_rss_mib of its JSON, its own VmHWM; PyTorch:
+    the worker's own ru_maxrss at the same point), the largest over the rounds. The PyTorch figure
     includes the interpreter and libtorch (its RSS right after `import torch` is
     reported too), as it does for anyone who trains with it. Linux carries
     ru_maxrss across fork and execve, so this driver never imports torch: its own
@@ -460,8 +460,9 @@ def main(argv):
     retort_line = "retort %s, commit %s, GEMM %s%s" % (
         a.retort, git_commit(), rj.get("gemm_backend", "?"),
         ", convolution %s" % rj["conv_backend"] if "conv_backend" in rj else "")
-    memory_note = ("peak resident set (ru_maxrss) of each process at the end of its timed steps, the largest over "
-                   "the rounds, in MiB (the driver's own is %.0f MiB, a floor for every child)" % driver_rss)
+    memory_note = ("peak resident set of each process at the end of its timed steps (retort: VmHWM; PyTorch: "
+                   "ru_maxrss), the largest over the rounds, in MiB (the driver's own is %.0f MiB, a floor for "
+                   "ru_maxrss)" % driver_rss)
     smoke = "SMOKE RUN (--quick): too few steps to measure anything; for checking the script only"
     print()
     if a.quick:
