@@ -1,12 +1,14 @@
 # Phony targets only: CMake is the build, ctest runs the tests.
 # Variables: BUILD (build dir), RETORT_CUDA (AUTO|ON|OFF), RETORT_BLAS (AUTO|openblas|none),
-# RETORT_DNNL (AUTO|ON|OFF), JOBS.
+# RETORT_DNNL (AUTO|ON|OFF), CUDA_ARCHS (e.g. 80; empty: Turing to Hopper), JOBS.
 BUILD ?= build
 RETORT_CUDA ?= AUTO
 RETORT_BLAS ?= AUTO
 RETORT_DNNL ?= AUTO
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+CUDA_ARCHS ?=
+ARCH_FLAG = $(if $(CUDA_ARCHS),-DCMAKE_CUDA_ARCHITECTURES="$(CUDA_ARCHS)",)
 
 .PHONY: all deps configure build test test-asan demo demo-cifar10 clean install
 
@@ -16,7 +18,7 @@ deps:
 	./scripts/install-deps.sh
 
 configure:
-	cmake -S . -B $(BUILD) -DRETORT_CUDA=$(RETORT_CUDA) -DRETORT_BLAS=$(RETORT_BLAS) -DRETORT_DNNL=$(RETORT_DNNL) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DRETORT_CUDA=$(RETORT_CUDA) -DRETORT_BLAS=$(RETORT_BLAS) -DRETORT_DNNL=$(RETORT_DNNL) $(ARCH_FLAG) $(CMAKE_FLAGS)
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)

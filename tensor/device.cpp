@@ -50,4 +50,14 @@ void check_device_usable(const Device& d) {
                          << (n == 0 ? " (no GPU is present)" : ""));
 }
 
+namespace {
+bool& allow_tf32_flag() {
+  static bool allow = false;
+  return allow;
+}
+}  // namespace
+
+void set_cuda_allow_tf32(bool allow) { allow_tf32_flag() = allow; }
+bool cuda_allow_tf32() { return allow_tf32_flag(); }
+
 }  // namespace retort

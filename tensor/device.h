@@ -34,4 +34,10 @@ inline bool cuda_available() { return cuda_device_count() > 0; }
 // Throws a clear Error unless `d` can hold tensors in this process.
 void check_device_usable(const Device& d);
 
+// Whether FP32 convolutions and GEMMs on CUDA may use TF32 tensor cores (cuDNN
+// and cuBLAS math modes). Off by default, as FP32 results would otherwise
+// differ from the CPU's by ~1e-3; `--allow-tf32` turns it on.
+void set_cuda_allow_tf32(bool allow);
+bool cuda_allow_tf32();
+
 }  // namespace retort

@@ -1,6 +1,7 @@
 // Element-wise, copy, cast and random kernels: grid-stride loops over the
-// shared functors and index maps of tensor/kernels/.
+// shared functors and index maps of tensor/kernels/, on the device's stream.
 #include "tensor/cuda/check.h"
+#include "tensor/cuda/context.h"
 #include "tensor/cuda/kernels.h"
 
 namespace retort {
@@ -76,18 +77,18 @@ __global__ void dropout_kernel(float* mask, int64_t n, float p, float keep_scale
   RETORT_GRID_STRIDE(i, n) mask[i] = philox_uniform(philox_at(s, i).v[0]) < p ? 0.0f : keep_scale;
 }
 
-template <class S> void cast_from(const S* src, void* dst, int dst_kind, int64_t n) {
+template <class S> void cast_from(const S* src, void* dst, int dst_kind, int64_t n, cudaStream_t st) {
   switch (dst_kind) {
     case 0:
-      cast_kernel<<<grid_for(n), 256>>>(src, static_cast<float*>(dst), n);
+      cast_kernel<<<grid_for(n), 256, 0, st>>>(src, static_cast<float*>(dst), n);
       RETORT_CUDA_LAUNCH_CHECK("cast_kernel");
       break;
     case 1:
-      cast_kernel<<<grid_for(n), 256>>>(src, static_cast<int64_t*>(dst), n);
+      cast_kernel<<<grid_for(n), 256, 0, st>>>(src, static_cast<int64_t*>(dst), n);
       RETORT_CUDA_LAUNCH_CHECK("cast_kernel");
       break;
     default:
-      cast_kernel<<<grid_for(n), 256>>>(src, static_cast<uint8_t*>(dst), n);
+      cast_kernel<<<grid_for(n), 256, 0, st>>>(src, static_cast<uint8_t*>(dst), n);
       RETORT_CUDA_LAUNCH_CHECK("cast_kernel");
       break;
   }
@@ -98,11 +99,11 @@ template <class S> void cast_from(const S* src, void* dst, int dst_kind, int64_t
 void strided_copy(void* dst, const void* src, size_t elem_size, int64_t n, const StridedIndex& index, int device) {
   DeviceGuard guard(device);
   if (elem_size == 1) {
-    strided_copy_kernel<<<grid_for(n), 256>>>(static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), n, index);
+    strided_copy_kernel<<<grid_for(n), 256, 0, stream(device)>>>(static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), n, index);
   } else if (elem_size == 4) {
-    strided_copy_kernel<<<grid_for(n), 256>>>(static_cast<uint32_t*>(dst), static_cast<const uint32_t*>(src), n, index);
+    strided_copy_kernel<<<grid_for(n), 256, 0, stream(device)>>>(static_cast<uint32_t*>(dst), static_cast<const uint32_t*>(src), n, index);
   } else {
-    strided_copy_kernel<<<grid_for(n), 256>>>(static_cast<uint64_t*>(dst), static_cast<const uint64_t*>(src), n, index);
+    strided_copy_kernel<<<grid_for(n), 256, 0, stream(device)>>>(static_cast<uint64_t*>(dst), static_cast<const uint64_t*>(src), n, index);
   }
   RETORT_CUDA_LAUNCH_CHECK("strided_copy_kernel");
 }
@@ -110,11 +111,11 @@ void strided_copy(void* dst, const void* src, size_t elem_size, int64_t n, const
 void strided_scatter(void* dst, const void* src, size_t elem_size, int64_t n, const StridedIndex& index, int device) {
   DeviceGuard guard(device);
   if (elem_size == 1) {
-    strided_scatter_kernel<<<grid_for(n), 256>>>(static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), n, index);
+    strided_scatter_kernel<<<grid_for(n), 256, 0, stream(device)>>>(static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), n, index);
   } else if (elem_size == 4) {
-    strided_scatter_kernel<<<grid_for(n), 256>>>(static_cast<uint32_t*>(dst), static_cast<const uint32_t*>(src), n, index);
+    strided_scatter_kernel<<<grid_for(n), 256, 0, stream(device)>>>(static_cast<uint32_t*>(dst), static_cast<const uint32_t*>(src), n, index);
   } else {
-    strided_scatter_kernel<<<grid_for(n), 256>>>(static_cast<uint64_t*>(dst), static_cast<const uint64_t*>(src), n, index);
+    strided_scatter_kernel<<<grid_for(n), 256, 0, stream(device)>>>(static_cast<uint64_t*>(dst), static_cast<const uint64_t*>(src), n, index);
   }
   RETORT_CUDA_LAUNCH_CHECK("strided_scatter_kernel");
 }
@@ -122,26 +123,26 @@ void strided_scatter(void* dst, const void* src, size_t elem_size, int64_t n, co
 void fill(void* dst, size_t elem_size, const void* value, int64_t n, int device) {
   DeviceGuard guard(device);
   if (elem_size == 1) {
-    fill_kernel<<<grid_for(n), 256>>>(static_cast<uint8_t*>(dst), *static_cast<const uint8_t*>(value), n);
+    fill_kernel<<<grid_for(n), 256, 0, stream(device)>>>(static_cast<uint8_t*>(dst), *static_cast<const uint8_t*>(value), n);
   } else if (elem_size == 4) {
-    fill_kernel<<<grid_for(n), 256>>>(static_cast<uint32_t*>(dst), *static_cast<const uint32_t*>(value), n);
+    fill_kernel<<<grid_for(n), 256, 0, stream(device)>>>(static_cast<uint32_t*>(dst), *static_cast<const uint32_t*>(value), n);
   } else {
-    fill_kernel<<<grid_for(n), 256>>>(static_cast<uint64_t*>(dst), *static_cast<const uint64_t*>(value), n);
+    fill_kernel<<<grid_for(n), 256, 0, stream(device)>>>(static_cast<uint64_t*>(dst), *static_cast<const uint64_t*>(value), n);
   }
   RETORT_CUDA_LAUNCH_CHECK("fill_kernel");
 }
 
 void cast(const void* src, int src_kind, void* dst, int dst_kind, int64_t n, int device) {
   DeviceGuard guard(device);
-  if (src_kind == 0) cast_from(static_cast<const float*>(src), dst, dst_kind, n);
-  else if (src_kind == 1) cast_from(static_cast<const int64_t*>(src), dst, dst_kind, n);
-  else cast_from(static_cast<const uint8_t*>(src), dst, dst_kind, n);
+  if (src_kind == 0) cast_from(static_cast<const float*>(src), dst, dst_kind, n, stream(device));
+  else if (src_kind == 1) cast_from(static_cast<const int64_t*>(src), dst, dst_kind, n, stream(device));
+  else cast_from(static_cast<const uint8_t*>(src), dst, dst_kind, n, stream(device));
 }
 
 void unary(UnaryOp op, float a, float b, const float* x, float* y, int64_t n, int device) {
   DeviceGuard guard(device);
   visit_unary(op, a, b, [&](auto f) {
-    unary_kernel<<<grid_for(n), 256>>>(f, x, y, n);
+    unary_kernel<<<grid_for(n), 256, 0, stream(device)>>>(f, x, y, n);
     RETORT_CUDA_LAUNCH_CHECK("unary_kernel");
   });
 }
@@ -149,7 +150,7 @@ void unary(UnaryOp op, float a, float b, const float* x, float* y, int64_t n, in
 void binary(BinaryOp op, const float* a, const float* b, float* y, int64_t n, int device) {
   DeviceGuard guard(device);
   visit_binary(op, [&](auto f) {
-    binary_kernel<<<grid_for(n), 256>>>(f, a, b, y, n);
+    binary_kernel<<<grid_for(n), 256, 0, stream(device)>>>(f, a, b, y, n);
     RETORT_CUDA_LAUNCH_CHECK("binary_kernel");
   });
 }
@@ -158,32 +159,32 @@ void binary_broadcast(BinaryOp op, const float* a, const StridedIndex& ia, const
                       float* y, int64_t n, int device) {
   DeviceGuard guard(device);
   visit_binary(op, [&](auto f) {
-    broadcast_kernel<<<grid_for(n), 256>>>(f, a, ia, b, ib, y, n);
+    broadcast_kernel<<<grid_for(n), 256, 0, stream(device)>>>(f, a, ia, b, ib, y, n);
     RETORT_CUDA_LAUNCH_CHECK("broadcast_kernel");
   });
 }
 
 void add_inplace(float* a, const float* b, const StridedIndex& ib, float alpha, int64_t n, int device) {
   DeviceGuard guard(device);
-  add_inplace_kernel<<<grid_for(n), 256>>>(a, b, ib, alpha, n);
+  add_inplace_kernel<<<grid_for(n), 256, 0, stream(device)>>>(a, b, ib, alpha, n);
   RETORT_CUDA_LAUNCH_CHECK("add_inplace_kernel");
 }
 
 void uniform(float* y, int64_t n, float lo, float hi, const PhiloxState& s, int device) {
   DeviceGuard guard(device);
-  uniform_kernel<<<grid_for(n), 256>>>(y, n, lo, hi, s);
+  uniform_kernel<<<grid_for(n), 256, 0, stream(device)>>>(y, n, lo, hi, s);
   RETORT_CUDA_LAUNCH_CHECK("uniform_kernel");
 }
 
 void normal(float* y, int64_t n, float mean, float std, const PhiloxState& s, int device) {
   DeviceGuard guard(device);
-  normal_kernel<<<grid_for(n), 256>>>(y, n, mean, std, s);
+  normal_kernel<<<grid_for(n), 256, 0, stream(device)>>>(y, n, mean, std, s);
   RETORT_CUDA_LAUNCH_CHECK("normal_kernel");
 }
 
 void dropout_mask(float* mask, int64_t n, float p, const PhiloxState& s, int device) {
   DeviceGuard guard(device);
-  dropout_kernel<<<grid_for(n), 256>>>(mask, n, p, 1.0f / (1.0f - p), s);
+  dropout_kernel<<<grid_for(n), 256, 0, stream(device)>>>(mask, n, p, 1.0f / (1.0f - p), s);
   RETORT_CUDA_LAUNCH_CHECK("dropout_kernel");
 }
 

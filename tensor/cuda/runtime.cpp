@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tensor/cuda/check.h"
+#include "tensor/cuda/context.h"
 
 namespace retort {
 namespace cuda {
@@ -127,25 +128,33 @@ Allocator& caching_allocator(int device) {
   return *slot;
 }
 
+// Copies go on the device's stream, after the kernels queued there; a copy to
+// the host waits for it so the caller can read the bytes.
 void memcpy_h2d(void* dst, const void* src, size_t nbytes, int device) {
   DeviceGuard guard(device);
-  RETORT_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, cudaMemcpyHostToDevice));
+  RETORT_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, stream(device)));
+  RETORT_CUDA_CHECK(cudaStreamSynchronize(stream(device)));  // the host buffer may be freed on return
 }
 
 void memcpy_d2h(void* dst, const void* src, size_t nbytes, int device) {
   DeviceGuard guard(device);
-  RETORT_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, cudaMemcpyDeviceToHost));
+  RETORT_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToHost, stream(device)));
+  RETORT_CUDA_CHECK(cudaStreamSynchronize(stream(device)));
 }
 
 void memcpy_d2d(void* dst, int dst_device, const void* src, int src_device, size_t nbytes) {
   DeviceGuard guard(dst_device);
-  if (dst_device == src_device) RETORT_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, cudaMemcpyDeviceToDevice));
-  else RETORT_CUDA_CHECK(cudaMemcpyPeer(dst, dst_device, src, src_device, nbytes));
+  if (dst_device == src_device) {
+    RETORT_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, stream(dst_device)));
+  } else {
+    synchronize(src_device);  // the source's pending writes first
+    RETORT_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device, src, src_device, nbytes, stream(dst_device)));
+  }
 }
 
 void synchronize(int device) {
   DeviceGuard guard(device);
-  RETORT_CUDA_CHECK(cudaDeviceSynchronize());
+  RETORT_CUDA_CHECK(cudaStreamSynchronize(stream(device)));
 }
 
 }  // namespace cuda
