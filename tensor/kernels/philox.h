@@ -77,4 +77,11 @@ RETORT_HD float philox_normal(uint32_t a, uint32_t b) {
   return static_cast<float>(r * cos(6.283185307179586 * u2));
 }
 
+// Integer in [0, high) from the 64 bits of two words (modulo; the bias is at
+// most high / 2^64).
+RETORT_HD int64_t philox_randint(const Philox4& r, int64_t high) {
+  const uint64_t u = (static_cast<uint64_t>(r.v[1]) << 32) | r.v[0];
+  return static_cast<int64_t>(u % static_cast<uint64_t>(high));
+}
+
 }  // namespace retort
