@@ -3,14 +3,12 @@
 #include "tensor/cuda/check.h"
 #include "tensor/cuda/context.h"
 #include "tensor/cuda/kernels.h"
+#include "tensor/cuda/launch.cuh"
 
 namespace retort {
 namespace cuda {
 
 namespace {
-
-#define RETORT_GRID_STRIDE(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(blockDim.x) * gridDim.x)
 
 template <class T> __global__ void strided_copy_kernel(T* dst, const T* src, int64_t n, StridedIndex index) {
   RETORT_GRID_STRIDE(i, n) dst[i] = src[index.at(i)];
@@ -75,6 +73,10 @@ __global__ void normal_kernel(float* y, int64_t n, float mean, float std, Philox
 
 __global__ void dropout_kernel(float* mask, int64_t n, float p, float keep_scale, PhiloxState s) {
   RETORT_GRID_STRIDE(i, n) mask[i] = philox_uniform(philox_at(s, i).v[0]) < p ? 0.0f : keep_scale;
+}
+
+__global__ void randint_kernel(int64_t* y, int64_t n, int64_t high, PhiloxState s) {
+  RETORT_GRID_STRIDE(i, n) y[i] = philox_randint(philox_at(s, i), high);
 }
 
 template <class S> void cast_from(const S* src, void* dst, int dst_kind, int64_t n, cudaStream_t st) {
@@ -186,6 +188,12 @@ void dropout_mask(float* mask, int64_t n, float p, const PhiloxState& s, int dev
   DeviceGuard guard(device);
   dropout_kernel<<<grid_for(n), 256, 0, stream(device)>>>(mask, n, p, 1.0f / (1.0f - p), s);
   RETORT_CUDA_LAUNCH_CHECK("dropout_kernel");
+}
+
+void randint(int64_t* y, int64_t n, int64_t high, const PhiloxState& s, int device) {
+  DeviceGuard guard(device);
+  randint_kernel<<<grid_for(n), 256, 0, stream(device)>>>(y, n, high, s);
+  RETORT_CUDA_LAUNCH_CHECK("randint_kernel");
 }
 
 }  // namespace cuda

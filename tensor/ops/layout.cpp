@@ -14,7 +14,6 @@ Tensor cat(const std::vector<Tensor>& xs, int dim) {
   RETORT_CHECK(!xs.empty(), "cat: expected at least one tensor, found none");
   const Tensor& first = xs[0];
   require_defined(first, "cat", "xs[0]");
-  require_cpu_kernel(first, "cat");
   const int a = first.shape().axis(dim);
   int64_t total = 0;
   for (size_t i = 0; i < xs.size(); ++i) {
@@ -36,7 +35,14 @@ Tensor cat(const std::vector<Tensor>& xs, int dim) {
   int64_t at = 0;
   for (const Tensor& x : xs) {
     const Tensor c = x.contiguous();
-    cpu::copy_slab(c.raw(), y.raw(), dtype_size(x.dtype()), outer, x.shape()[a], total, at, inner, true);
+    if (y.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+      cuda::copy_slab(c.raw(), y.raw(), dtype_size(x.dtype()), outer, x.shape()[a], total, at, inner, true,
+                      y.device().index);
+#endif
+    } else {
+      cpu::copy_slab(c.raw(), y.raw(), dtype_size(x.dtype()), outer, x.shape()[a], total, at, inner, true);
+    }
     at += x.shape()[a];
   }
   return y;
@@ -45,7 +51,6 @@ Tensor cat(const std::vector<Tensor>& xs, int dim) {
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int dim) {
   RETORT_PROFILE_OP("split");
   require_defined(x, "split", "x");
-  require_cpu_kernel(x, "split");
   const int a = x.shape().axis(dim);
   int64_t total = 0;
   for (int64_t s : sizes) {
@@ -62,7 +67,14 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
     Shape shape = x.shape();
     shape[a] = s;
     Tensor piece = empty(shape, x.dtype(), x.device());
-    cpu::copy_slab(piece.raw(), c.raw(), dtype_size(x.dtype()), outer, s, total, at, inner, false);
+    if (x.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+      cuda::copy_slab(piece.raw(), c.raw(), dtype_size(x.dtype()), outer, s, total, at, inner, false,
+                      x.device().index);
+#endif
+    } else {
+      cpu::copy_slab(piece.raw(), c.raw(), dtype_size(x.dtype()), outer, s, total, at, inner, false);
+    }
     out.push_back(piece);
     at += s;
   }
@@ -72,14 +84,20 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
 Tensor channel_shuffle(const Tensor& x, int64_t groups) {
   RETORT_PROFILE_OP("channel_shuffle");
   require_f32(x, "channel_shuffle", "x");
-  require_cpu_kernel(x, "channel_shuffle");
   RETORT_CHECK(x.ndim() >= 1, "channel_shuffle: expected x [..., C], found " << x.shape());
   const int64_t C = x.size(-1);
   RETORT_CHECK(groups >= 1 && C % groups == 0,
                "channel_shuffle: expected groups >= 1 dividing " << C << " channels, found " << groups);
   const Tensor c = x.contiguous();
-  Tensor y = empty(x.shape());
-  cpu::channel_shuffle(c.data<float>(), y.data<float>(), C > 0 ? x.numel() / C : 0, C, groups);
+  Tensor y = empty(x.shape(), DType::F32, x.device());
+  const int64_t rows = C > 0 ? x.numel() / C : 0;
+  if (x.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    if (rows > 0) cuda::channel_shuffle(c.data<float>(), y.data<float>(), rows, C, groups, x.device().index);
+#endif
+  } else {
+    cpu::channel_shuffle(c.data<float>(), y.data<float>(), rows, C, groups);
+  }
   return y;
 }
 

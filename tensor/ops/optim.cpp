@@ -21,7 +21,6 @@ void check_state(const Tensor& p, const Tensor& t, const char* op, const char* n
 void sgd_update_(Tensor& p, const Tensor& g, Tensor& buf, const SgdParams& s) {
   RETORT_PROFILE_OP("sgd_update_");
   require_f32(p, "sgd_update_", "p");
-  require_cpu_kernel(p, "sgd_update_");
   RETORT_CHECK(p.is_contiguous(), "sgd_update_: expected a contiguous parameter");
   check_state(p, g, "sgd_update_", "gradient");
   const bool momentum = s.momentum != 0.0f;
@@ -29,13 +28,19 @@ void sgd_update_(Tensor& p, const Tensor& g, Tensor& buf, const SgdParams& s) {
   const Tensor cg = g.contiguous();
   p.bump_version();
   if (momentum) buf.bump_version();
-  cpu::sgd_update(p.data<float>(), cg.data<float>(), momentum ? buf.data<float>() : nullptr, p.numel(), s);
+  float* b = momentum ? buf.data<float>() : nullptr;
+  if (p.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    cuda::sgd_update(p.data<float>(), cg.data<float>(), b, p.numel(), s, p.device().index);
+#endif
+  } else {
+    cpu::sgd_update(p.data<float>(), cg.data<float>(), b, p.numel(), s);
+  }
 }
 
 void adamw_update_(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWParams& s) {
   RETORT_PROFILE_OP("adamw_update_");
   require_f32(p, "adamw_update_", "p");
-  require_cpu_kernel(p, "adamw_update_");
   RETORT_CHECK(p.is_contiguous(), "adamw_update_: expected a contiguous parameter");
   check_state(p, g, "adamw_update_", "gradient");
   check_state(p, m, "adamw_update_", "first moment");
@@ -44,7 +49,14 @@ void adamw_update_(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamW
   m.bump_version();
   v.bump_version();
   const Tensor cg = g.contiguous();
-  cpu::adamw_update(p.data<float>(), cg.data<float>(), m.data<float>(), v.data<float>(), p.numel(), s);
+  if (p.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    cuda::adamw_update(p.data<float>(), cg.data<float>(), m.data<float>(), v.data<float>(), p.numel(), s,
+                       p.device().index);
+#endif
+  } else {
+    cpu::adamw_update(p.data<float>(), cg.data<float>(), m.data<float>(), v.data<float>(), p.numel(), s);
+  }
 }
 
 }  // namespace ops

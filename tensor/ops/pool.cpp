@@ -37,7 +37,6 @@ PoolGeom adaptive_geom(const Shape& x, int64_t oh, int64_t ow, const char* op) {
 
 void check_dy(const Tensor& dy, const PoolGeom& g, const char* op) {
   require_f32(dy, op, "dy");
-  require_cpu_kernel(dy, op);
   const Shape expected{g.N, g.OH, g.OW, g.C};
   RETORT_CHECK(dy.shape() == expected, op << ": expected dy " << expected << ", found " << dy.shape());
 }
@@ -47,12 +46,17 @@ void check_dy(const Tensor& dy, const PoolGeom& g, const char* op) {
 MaxPoolResult max_pool2d(const Tensor& x, const Pool2dOptions& o) {
   RETORT_PROFILE_OP("max_pool2d");
   require_f32(x, "max_pool2d", "x");
-  require_cpu_kernel(x, "max_pool2d");
   const PoolGeom g = make_geom(x.shape(), o, "max_pool2d");
   const Tensor c = x.contiguous();
   const Shape out{g.N, g.OH, g.OW, g.C};
   MaxPoolResult r{empty(out, DType::F32, x.device()), empty(out, DType::I64, x.device())};
-  cpu::max_pool2d(g, c.data<float>(), r.y.data<float>(), r.indices.data<int64_t>());
+  if (x.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    cuda::max_pool2d(g, c.data<float>(), r.y.data<float>(), r.indices.data<int64_t>(), x.device().index);
+#endif
+  } else {
+    cpu::max_pool2d(g, c.data<float>(), r.y.data<float>(), r.indices.data<int64_t>());
+  }
   return r;
 }
 
@@ -60,27 +64,38 @@ Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape&
   RETORT_PROFILE_OP("max_pool2d_backward");
   RETORT_CHECK(x_shape.ndim() == 4, "max_pool2d_backward: expected x_shape [N, H, W, C], found " << x_shape);
   require_f32(dy, "max_pool2d_backward", "dy");
-  require_cpu_kernel(dy, "max_pool2d_backward");
   RETORT_CHECK(indices.dtype() == DType::I64 && indices.shape() == dy.shape() && dy.ndim() == 4 &&
                    dy.size(0) == x_shape[0] && dy.size(3) == x_shape[3],
                "max_pool2d_backward: expected i64 indices shaped like dy " << dy.shape() << " for input " << x_shape
                                                                            << ", found " << dtype_name(indices.dtype())
                                                                            << " " << indices.shape());
+  require_same_device(dy, indices, "max_pool2d_backward");
   PoolGeom g{x_shape[0], x_shape[1], x_shape[2], x_shape[3], 0, 0, 0, 0, 0, 0, dy.size(1), dy.size(2), false};
   const Tensor cdy = dy.contiguous(), ci = indices.contiguous();
   Tensor dx = empty(x_shape, DType::F32, dy.device());
-  cpu::max_pool2d_backward(g, cdy.data<float>(), ci.data<int64_t>(), dx.data<float>());
+  if (dy.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    cuda::max_pool2d_backward(g, cdy.data<float>(), ci.data<int64_t>(), dx.data<float>(), dy.device().index);
+#endif
+  } else {
+    cpu::max_pool2d_backward(g, cdy.data<float>(), ci.data<int64_t>(), dx.data<float>());
+  }
   return dx;
 }
 
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& o) {
   RETORT_PROFILE_OP("avg_pool2d");
   require_f32(x, "avg_pool2d", "x");
-  require_cpu_kernel(x, "avg_pool2d");
   const PoolGeom g = make_geom(x.shape(), o, "avg_pool2d");
   const Tensor c = x.contiguous();
   Tensor y = empty(Shape{g.N, g.OH, g.OW, g.C}, DType::F32, x.device());
-  cpu::avg_pool2d(g, c.data<float>(), y.data<float>());
+  if (x.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    cuda::avg_pool2d(g, c.data<float>(), y.data<float>(), x.device().index);
+#endif
+  } else {
+    cpu::avg_pool2d(g, c.data<float>(), y.data<float>());
+  }
   return y;
 }
 
@@ -90,18 +105,29 @@ Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Pool2dO
   check_dy(dy, g, "avg_pool2d_backward");
   const Tensor c = dy.contiguous();
   Tensor dx = empty(x_shape, DType::F32, dy.device());
-  cpu::avg_pool2d_backward(g, c.data<float>(), dx.data<float>());
+  if (dy.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    cuda::avg_pool2d_backward(g, c.data<float>(), dx.data<float>(), dy.device().index);
+#endif
+  } else {
+    cpu::avg_pool2d_backward(g, c.data<float>(), dx.data<float>());
+  }
   return dx;
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
   RETORT_PROFILE_OP("adaptive_avg_pool2d");
   require_f32(x, "adaptive_avg_pool2d", "x");
-  require_cpu_kernel(x, "adaptive_avg_pool2d");
   const PoolGeom g = adaptive_geom(x.shape(), out_h, out_w, "adaptive_avg_pool2d");
   const Tensor c = x.contiguous();
   Tensor y = empty(Shape{g.N, g.OH, g.OW, g.C}, DType::F32, x.device());
-  cpu::adaptive_avg_pool2d(g, c.data<float>(), y.data<float>());
+  if (x.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    cuda::adaptive_avg_pool2d(g, c.data<float>(), y.data<float>(), x.device().index);
+#endif
+  } else {
+    cpu::adaptive_avg_pool2d(g, c.data<float>(), y.data<float>());
+  }
   return y;
 }
 
@@ -112,7 +138,13 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
   check_dy(dy, g, "adaptive_avg_pool2d_backward");
   const Tensor c = dy.contiguous();
   Tensor dx = empty(x_shape, DType::F32, dy.device());
-  cpu::adaptive_avg_pool2d_backward(g, c.data<float>(), dx.data<float>());
+  if (dy.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    cuda::adaptive_avg_pool2d_backward(g, c.data<float>(), dx.data<float>(), dy.device().index);
+#endif
+  } else {
+    cpu::adaptive_avg_pool2d_backward(g, c.data<float>(), dx.data<float>());
+  }
   return dx;
 }
 

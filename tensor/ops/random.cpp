@@ -52,9 +52,16 @@ Tensor randn(const Shape& shape, Generator& gen, const Device& device) {
 Tensor randint(const Shape& shape, int64_t high, Generator& gen, const Device& device) {
   RETORT_PROFILE_OP("randint");
   RETORT_CHECK(high >= 1, "randint: expected high >= 1, found " << high);
-  Tensor t = empty(shape, DType::I64, Device::cpu());
-  cpu::randint(t.data<int64_t>(), t.numel(), high, gen.reserve(t.numel()));
-  return t.to(device);
+  Tensor t = empty(shape, DType::I64, device);
+  const PhiloxState s = gen.reserve(t.numel());
+  if (device.is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    if (t.numel() > 0) cuda::randint(t.data<int64_t>(), t.numel(), high, s, device.index);
+#endif
+  } else {
+    cpu::randint(t.data<int64_t>(), t.numel(), high, s);
+  }
+  return t;
 }
 
 Tensor randperm(int64_t n, Generator& gen) {
