@@ -8,6 +8,7 @@
 #include "optim/grad_check.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
+#include "tensor/ops.h"
 #include "tests/testing.h"
 
 namespace retort {
@@ -164,6 +165,49 @@ TEST(GradCheck, HugeFiniteGradientsPass) {
   }
   EXPECT_EQ(origin_and_count(params), std::make_pair(-1, 0));
 }
+
+}  // namespace
+}  // namespace retort
+
+namespace retort {
+namespace {
+
+// The fused update kernels on the test's device against the CPU's, several
+// steps with state (odd length, momentum/nesterov/weight decay, AdamW).
+class OptimOnDevice : public testing::DeviceTest {};
+
+TEST_P(OptimOnDevice, SgdAndAdamWStepsMatchTheCpu) {
+  const int64_t n = 1001;
+  const Tensor p0 = testing::random_tensor(Shape{n}, 1);
+  for (bool nesterov : {false, true}) {
+    Tensor pc = p0.clone(), bc = zeros(Shape{n});
+    Tensor pd = p0.to(device()), bd = zeros(Shape{n}, DType::F32, device());
+    for (int step = 0; step < 3; ++step) {
+      const Tensor g = testing::random_tensor(Shape{n}, 10 + step);
+      const SgdParams s{0.1f, 0.9f, 5e-4f, nesterov, step == 0};
+      ops::sgd_update_(pc, g, bc, s);
+      ops::sgd_update_(pd, g.to(device()), bd, s);
+    }
+    // nvcc contracts a*b + c into one FMA, so the last bit may differ.
+    EXPECT_CLOSE(pd.to(Device::cpu()), pc, 1e-7, 1e-6);
+    EXPECT_CLOSE(bd.to(Device::cpu()), bc, 1e-7, 1e-6);
+  }
+  Tensor pc = p0.clone(), mc = zeros(Shape{n}), vc = zeros(Shape{n});
+  Tensor pd = p0.to(device()), md = zeros(Shape{n}, DType::F32, device()), vd = zeros(Shape{n}, DType::F32, device());
+  for (int step = 1; step <= 3; ++step) {
+    const Tensor g = testing::random_tensor(Shape{n}, 20 + step);
+    const AdamWParams s{1e-3f, 0.9f, 0.999f, 1e-8f, 1e-2f, 1.0f - std::pow(0.9f, float(step)),
+                        std::sqrt(1.0f - std::pow(0.999f, float(step)))};
+    ops::adamw_update_(pc, g, mc, vc, s);
+    ops::adamw_update_(pd, g.to(device()), md, vd, s);
+  }
+  // Device sqrtf and division may differ from the host's in the last bit.
+  EXPECT_CLOSE(pd.to(Device::cpu()), pc, 1e-7, 1e-6);
+  EXPECT_CLOSE(md.to(Device::cpu()), mc, 1e-7, 1e-6);
+  EXPECT_CLOSE(vd.to(Device::cpu()), vc, 1e-7, 1e-6);
+}
+
+RETORT_DEVICE_TESTS(OptimOnDevice);
 
 }  // namespace
 }  // namespace retort
