@@ -26,8 +26,9 @@ void gemm(const GemmArgs& g);
 // Single-threaded, always the built-in kernel.
 void gemm_builtin(const GemmArgs& g);
 // The micro-kernel of gemm_builtin: "avx512", "avx2" (with FMA) or
-// "portable" (plain C++); the best this CPU runs unless set. Setting one the
-// CPU lacks, or an unknown name, is an Error that changes nothing.
+// "portable" (plain C++); the best this CPU runs unless set. It also picks the
+// built-in convolution's tile kernels (conv_direct.h). Setting one the CPU
+// lacks, or an unknown name, is an Error that changes nothing.
 const char* gemm_builtin_isa();
 bool gemm_builtin_isa_supported(const char* name);
 void set_gemm_builtin_isa(const char* name);

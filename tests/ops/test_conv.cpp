@@ -6,7 +6,8 @@
 // with 2 threads, then 1, then 2 again (the two counts take different paths for
 // small batches: parallel over images vs. inside one image; running 2 threads
 // first keeps scratch buffers filled by the 1-thread run from hiding a
-// multi-threaded bug), and the two 2-thread runs must agree bit for bit.
+// multi-threaded bug), and the two 2-thread runs must agree bit for bit. The
+// built-in backend runs each case with every instruction set this CPU runs.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -14,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "tensor/cpu/gemm.h"
 #include "tensor/cpu/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/parallel.h"
@@ -137,6 +139,17 @@ const ConvCase kConvCases[] = {
     // K = 9*32 = 288 spans more than one GEMM depth block; 64 outputs more than one column panel.
     {"Cifar32to64x8x8", 2, 32, 8, 8, 64, 3, 3, opts(1, 1, 1, 1), true},
     {"Pointwise64to96Batch1", 1, 64, 6, 7, 96, 1, 1, opts(1, 1, 0, 0), true},
+    // The tile kernels' edges: output and input channels that are not whole
+    // 16-channel panels (one and two panels per tile, in both directions),
+    // rows of pixels longer than one tile, strides that leave some input
+    // phases without taps, and padding wider than the kernel reach.
+    {"Channels40to20Stride2", 2, 40, 9, 11, 20, 3, 3, opts(2, 2, 1, 1), true},
+    {"Channels20to40Wide", 1, 20, 5, 37, 40, 3, 3, opts(1, 1, 1, 1), false},
+    {"Groups2Og40Dilated", 2, 34, 8, 9, 80, 3, 3, opts(1, 1, 2, 2, 2, 2, 2), true},
+    {"Stem3to16", 2, 3, 12, 13, 16, 3, 3, opts(1, 1, 1, 1), true},
+    {"Stride3Kernel2NoTapPhases", 2, 17, 10, 11, 33, 2, 2, opts(3, 3, 0, 0), false},
+    {"Pad3Kernel3Stride2", 1, 18, 6, 5, 17, 3, 3, opts(2, 2, 3, 3), true},
+    {"Shortcut1x1Stride2Channels64", 2, 32, 8, 8, 64, 1, 1, opts(2, 2, 0, 0), false},
 };
 
 // Selects a convolution backend and restores the previous one.
@@ -148,6 +161,27 @@ class ConvBackendScope {
  private:
   const char* saved_;
 };
+
+// Selects the built-in GEMM micro-kernel (which also picks the built-in
+// convolution's tile kernels) and restores the previous one.
+class GemmIsaScope {
+ public:
+  explicit GemmIsaScope(const char* name) : saved_(cpu::gemm_builtin_isa()) { cpu::set_gemm_builtin_isa(name); }
+  ~GemmIsaScope() { cpu::set_gemm_builtin_isa(saved_.c_str()); }
+
+ private:
+  std::string saved_;
+};
+
+// The instruction sets a case runs with: every one this CPU runs for the
+// built-in backend, the default for oneDNN (which has its own dispatch).
+std::vector<std::string> isas_for(const char* backend) {
+  if (std::string(backend) != "builtin") return {cpu::gemm_builtin_isa()};
+  std::vector<std::string> isas;
+  for (const char* isa : {"avx512", "avx2", "portable"})
+    if (cpu::gemm_builtin_isa_supported(isa)) isas.push_back(isa);
+  return isas;
+}
 
 // Every backend this build has: each case runs on each.
 std::vector<const char*> conv_backends() {
@@ -191,23 +225,27 @@ TEST_P(ConvReference, ForwardAndBackwardMatchNaiveNchw) {
     EXPECT_EQ(r.db.shape(), (Shape{k.O}));
     return r;
   };
-  std::vector<Results> two;
-  for (int threads : {2, 1, 2}) {
-    SCOPED_TRACE(::testing::Message() << threads << " thread(s)");
-    ThreadCount tc(threads);
-    Results r = run();
-    EXPECT_CLOSE(ops::nhwc_to_nchw(r.y), ref.y, 1e-4, 1e-4);
-    EXPECT_CLOSE(ops::nhwc_to_nchw(r.dx), ref.dx, 1e-4, 1e-4);
-    EXPECT_CLOSE(r.dw, ref.dw, 1e-4, 1e-4);
-    EXPECT_CLOSE(r.db, ref.db, 1e-4, 1e-4);
-    if (threads == 2) two.push_back(r);
+  for (const std::string& isa : isas_for(std::get<1>(GetParam()))) {
+    SCOPED_TRACE("kernels " + isa);
+    GemmIsaScope kernels(isa.c_str());
+    std::vector<Results> two;
+    for (int threads : {2, 1, 2}) {
+      SCOPED_TRACE(::testing::Message() << threads << " thread(s)");
+      ThreadCount tc(threads);
+      Results r = run();
+      EXPECT_CLOSE(ops::nhwc_to_nchw(r.y), ref.y, 1e-4, 1e-4);
+      EXPECT_CLOSE(ops::nhwc_to_nchw(r.dx), ref.dx, 1e-4, 1e-4);
+      EXPECT_CLOSE(r.dw, ref.dw, 1e-4, 1e-4);
+      EXPECT_CLOSE(r.db, ref.db, 1e-4, 1e-4);
+      if (threads == 2) two.push_back(r);
+    }
+    // Determinism: the same thread count gives the same bits.
+    ASSERT_EQ(two.size(), 2u);
+    EXPECT_EQ(two[0].y.to_vector<float>(), two[1].y.to_vector<float>());
+    EXPECT_EQ(two[0].dx.to_vector<float>(), two[1].dx.to_vector<float>());
+    EXPECT_EQ(two[0].dw.to_vector<float>(), two[1].dw.to_vector<float>());
+    EXPECT_EQ(two[0].db.to_vector<float>(), two[1].db.to_vector<float>());
   }
-  // Determinism: the same thread count gives the same bits.
-  ASSERT_EQ(two.size(), 2u);
-  EXPECT_EQ(two[0].y.to_vector<float>(), two[1].y.to_vector<float>());
-  EXPECT_EQ(two[0].dx.to_vector<float>(), two[1].dx.to_vector<float>());
-  EXPECT_EQ(two[0].dw.to_vector<float>(), two[1].dw.to_vector<float>());
-  EXPECT_EQ(two[0].db.to_vector<float>(), two[1].db.to_vector<float>());
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ConvReference,
