@@ -5,6 +5,10 @@
 #include "tensor/ops/common.h"
 #include "tensor/profiler.h"
 
+#ifdef RETORT_WITH_CUDA
+#include "tensor/cuda/gemm.h"
+#endif
+
 namespace retort {
 namespace ops {
 
@@ -17,7 +21,6 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   require_rank(a, 2, "matmul", "a");
   require_rank(b, 2, "matmul", "b");
   require_same_device(a, b, "matmul");
-  require_cpu_kernel(a, "matmul");
   const int64_t M = trans_a ? a.size(1) : a.size(0), Ka = trans_a ? a.size(0) : a.size(1);
   const int64_t Kb = trans_b ? b.size(1) : b.size(0), N = trans_b ? b.size(0) : b.size(1);
   RETORT_CHECK(Ka == Kb, "matmul: inner sizes differ: op(a) is [" << M << ", " << Ka << "], op(b) is [" << Kb << ", "
@@ -25,8 +28,15 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
                                                                   << ")");
   const Tensor ca = a.contiguous(), cb = b.contiguous();
   Tensor y = empty(Shape{M, N}, DType::F32, a.device());
-  cpu::gemm_parallel({trans_a, trans_b, M, N, Ka, 1.0f, ca.data<float>(), a.size(1), cb.data<float>(), b.size(1), 0.0f,
-                      y.data<float>(), N});
+  const cpu::GemmArgs args{trans_a, trans_b, M, N, Ka, 1.0f, ca.data<float>(), a.size(1), cb.data<float>(),
+                           b.size(1), 0.0f, y.data<float>(), N};
+  if (a.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    cuda::gemm(args, a.device().index);
+#endif
+  } else {
+    cpu::gemm_parallel(args);
+  }
   return y;
 }
 
