@@ -4,6 +4,10 @@
 #include "tensor/ops/common.h"
 #include "tensor/profiler.h"
 
+#ifdef RETORT_WITH_CUDA
+#include "tensor/cuda/conv.h"
+#endif
+
 namespace retort {
 namespace ops {
 
@@ -53,12 +57,12 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   require_f32(x, "conv2d", "input");
   require_f32(w, "conv2d", "weight");
   require_same_device(x, w, "conv2d");
-  require_cpu_kernel(x, "conv2d");
   const ConvGeom g = make_geom(x.shape(), w.shape(), o, "conv2d");
   const float* b = nullptr;
   Tensor cbias;
   if (bias.defined()) {
     require_f32(bias, "conv2d", "bias");
+    require_same_device(x, bias, "conv2d");
     RETORT_CHECK(bias.ndim() == 1 && bias.size(0) == g.O, "conv2d: expected bias [" << g.O << "], found "
                                                                                     << bias.shape());
     cbias = bias.contiguous();
@@ -66,7 +70,14 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   }
   const Tensor cx = x.contiguous(), cw = w.contiguous();
   Tensor y = empty(Shape{g.N, g.OH, g.OW, g.O}, DType::F32, x.device());
-  cpu::conv2d_forward(g, cx.data<float>(), cw.data<float>(), b, y.data<float>());
+  if (x.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    cuda::conv2d_forward(g, cx.data<float>(), cw.data<float>(), y.data<float>(), x.device().index);
+    if (b != nullptr) add_(y, cbias);  // broadcast over [N, OH, OW]
+#endif
+  } else {
+    cpu::conv2d_forward(g, cx.data<float>(), cw.data<float>(), b, y.data<float>());
+  }
   return y;
 }
 
@@ -74,13 +85,19 @@ Tensor conv2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& x_s
   RETORT_PROFILE_OP("conv2d_backward_input");
   require_f32(dy, "conv2d_backward_input", "dy");
   require_f32(w, "conv2d_backward_input", "weight");
-  require_cpu_kernel(dy, "conv2d_backward_input");
+  require_same_device(dy, w, "conv2d_backward_input");
   const ConvGeom g = make_geom(x_shape, w.shape(), o, "conv2d_backward_input");
   const Shape expected{g.N, g.OH, g.OW, g.O};
   RETORT_CHECK(dy.shape() == expected, "conv2d_backward_input: expected dy " << expected << ", found " << dy.shape());
   const Tensor cdy = dy.contiguous(), cw = w.contiguous();
   Tensor dx = empty(x_shape, DType::F32, dy.device());
-  cpu::conv2d_backward_input(g, cdy.data<float>(), cw.data<float>(), dx.data<float>());
+  if (dy.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    cuda::conv2d_backward_input(g, cdy.data<float>(), cw.data<float>(), dx.data<float>(), dy.device().index);
+#endif
+  } else {
+    cpu::conv2d_backward_input(g, cdy.data<float>(), cw.data<float>(), dx.data<float>());
+  }
   return dx;
 }
 
@@ -88,13 +105,19 @@ Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_
   RETORT_PROFILE_OP("conv2d_backward_weight");
   require_f32(dy, "conv2d_backward_weight", "dy");
   require_f32(x, "conv2d_backward_weight", "input");
-  require_cpu_kernel(dy, "conv2d_backward_weight");
+  require_same_device(dy, x, "conv2d_backward_weight");
   const ConvGeom g = make_geom(x.shape(), w_shape, o, "conv2d_backward_weight");
   const Shape expected{g.N, g.OH, g.OW, g.O};
   RETORT_CHECK(dy.shape() == expected, "conv2d_backward_weight: expected dy " << expected << ", found " << dy.shape());
   const Tensor cdy = dy.contiguous(), cx = x.contiguous();
   Tensor dw = empty(w_shape, DType::F32, dy.device());
-  cpu::conv2d_backward_weight(g, cdy.data<float>(), cx.data<float>(), dw.data<float>());
+  if (dy.device().is_cuda()) {
+#ifdef RETORT_WITH_CUDA
+    cuda::conv2d_backward_weight(g, cdy.data<float>(), cx.data<float>(), dw.data<float>(), dy.device().index);
+#endif
+  } else {
+    cpu::conv2d_backward_weight(g, cdy.data<float>(), cx.data<float>(), dw.data<float>());
+  }
   return dw;
 }
 
