@@ -16,6 +16,8 @@ const std::vector<ConfigKey>& config_schema() {
       {"epochs", "240", "number of epochs"},
       {"device", "auto", "auto (cuda when a GPU is present), cpu, cuda or cuda:K"},
       {"threads", "0", "CPU threads (0: every core)"},
+      {"allow_tf32", "false", "let FP32 convolutions and GEMMs on CUDA use TF32 tensor cores (faster on Ampere and "
+                              "later; results then differ from the CPU's by about 1e-3)"},
       {"out", "runs", "directory that holds the run folders"},
       {"detect_anomaly", "false", "check every op's output and gradient for NaN/Inf and name the first op that "
                                   "produced one (slow; for debugging a diverging run)"},
@@ -83,6 +85,7 @@ TrainSettings TrainSettings::from_config(const Config& c) {
   require(s.threads >= 0, "threads", "0 or more", c.get("threads"));
   s.out = c.get("out");
   s.detect_anomaly = c.get_bool("detect_anomaly");
+  s.allow_tf32 = c.get_bool("allow_tf32");
   s.train_data = c.get("data.train");
   s.test_data = c.get("data.test");
   s.batch_size = c.get_int("data.batch_size");

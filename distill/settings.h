@@ -28,6 +28,7 @@ struct TrainSettings {
   int threads = 0;              // 0: all cores
   std::string out = "runs";     // parent of the run folder
   bool detect_anomaly = false;  // autograd's anomaly mode for the whole run
+  bool allow_tf32 = false;      // TF32 tensor cores for FP32 conv/GEMM on CUDA
 
   std::string train_data = "fashion-mnist";
   std::string test_data;        // "" = the train spec's test split

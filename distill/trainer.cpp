@@ -50,13 +50,6 @@ void make_dirs(const std::string& path) {
   }
 }
 
-Device resolve_device(const std::string& d) {
-  if (d == "auto") return cuda_available() ? Device::cuda(0) : Device::cpu();
-  const Device dev = Device::parse(d);
-  check_device_usable(dev);
-  return dev;
-}
-
 std::string fmt(double v, int precision = 4) {
   std::ostringstream os;
   os << std::fixed << std::setprecision(precision) << v;
@@ -138,6 +131,7 @@ void Trainer::State::build() {
   if (settings.threads > 0) set_num_threads(settings.threads);
   if (settings.detect_anomaly) anomaly_mode = std::make_unique<autograd::DetectAnomalyGuard>();
   device = resolve_device(settings.device);
+  set_cuda_allow_tf32(settings.allow_tf32);
   step_rng = Generator(settings.seed, /*stream=*/0x57E9);
 
   // Data: the train split with its recipe's augmentation (plus the strong view

@@ -41,13 +41,46 @@ int cuda_device_count() {
 #endif
 }
 
+std::string cuda_device_name(int k) {
+#ifdef RETORT_WITH_CUDA
+  return cuda::device_name(k);
+#else
+  (void)k;
+  return "";
+#endif
+}
+
+std::string cuda_library_versions() {
+#ifdef RETORT_WITH_CUDA
+  return cuda::library_versions();
+#else
+  return "";
+#endif
+}
+
 void check_device_usable(const Device& d) {
   if (d.is_cpu()) return;
   RETORT_CHECK(cuda_compiled(), "device " << d << ": this build has no CUDA backend (configure with RETORT_CUDA=ON)");
   const int n = cuda_device_count();
+  RETORT_CHECK(n > 0, "device " << d << ": no GPU is present in this process (the CUDA driver reports none); "
+                                   "use the CPU (device cpu)");
   RETORT_CHECK(d.index >= 0 && d.index < n,
-               "device " << d << ": expected a CUDA device index below " << n << ", found " << d.index
-                         << (n == 0 ? " (no GPU is present)" : ""));
+               "device " << d << ": expected a CUDA device index below " << n << ", found " << d.index);
+}
+
+void synchronize(const Device& d) {
+  if (d.is_cpu()) return;
+  check_device_usable(d);
+#ifdef RETORT_WITH_CUDA
+  cuda::synchronize(d.index);
+#endif
+}
+
+Device resolve_device(const std::string& name) {
+  if (name == "auto") return cuda_available() ? Device::cuda(0) : Device::cpu();
+  const Device d = Device::parse(name);
+  check_device_usable(d);
+  return d;
 }
 
 namespace {

@@ -30,9 +30,18 @@ std::ostream& operator<<(std::ostream& os, const Device& d);
 bool cuda_compiled();
 // Number of usable CUDA devices (0 without the backend or without a GPU).
 int cuda_device_count();
+// "NAME, sm_XY, N MiB" of CUDA device k (empty without the backend).
+std::string cuda_device_name(int k);
+// "cuDNN 9.x.y" / "cuBLAS 13.x" style versions of the libraries linked in, or "" without them.
+std::string cuda_library_versions();
 inline bool cuda_available() { return cuda_device_count() > 0; }
 // Throws a clear Error unless `d` can hold tensors in this process.
 void check_device_usable(const Device& d);
+// Waits for the work queued on `d` (a no-op on the CPU, where ops are synchronous).
+void synchronize(const Device& d);
+// The device a --device flag or config value names: "auto" is cuda:0 when a GPU
+// is present, else the CPU; anything else is parsed and checked usable.
+Device resolve_device(const std::string& name);
 
 // Whether FP32 convolutions and GEMMs on CUDA may use TF32 tensor cores (cuDNN
 // and cuBLAS math modes). Off by default, as FP32 results would otherwise

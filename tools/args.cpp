@@ -118,5 +118,17 @@ std::string Args::help() const {
   return s;
 }
 
+std::vector<Flag> with_device_flags(std::vector<Flag> flags) {
+  flags.push_back({"device", "DEV", "auto (cuda when a GPU is present), cpu, cuda or cuda:K", "auto", false});
+  flags.push_back({"allow-tf32", "", "let FP32 convolutions and GEMMs on CUDA use TF32 tensor cores", "", false});
+  return flags;
+}
+
+Device device_from_flags(const Args& cli) {
+  const Device device = resolve_device(cli.get("device"));
+  set_cuda_allow_tf32(cli.get_bool("allow-tf32"));
+  return device;
+}
+
 }  // namespace tools
 }  // namespace retort

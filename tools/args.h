@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tensor/device.h"
 #include "tools/commands.h"
 
 namespace retort {
@@ -48,6 +49,12 @@ class Args {
   std::map<std::string, std::vector<std::string>> values_;
   std::vector<std::string> positional_;
 };
+
+// `flags` plus --device and --allow-tf32, the flags of every command that computes.
+std::vector<Flag> with_device_flags(std::vector<Flag> flags);
+// The device of --device (auto: cuda:0 when a GPU is present, else the CPU),
+// checked usable, with --allow-tf32 applied.
+Device device_from_flags(const Args& cli);
 
 }  // namespace tools
 }  // namespace retort

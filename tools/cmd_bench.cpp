@@ -16,6 +16,7 @@
 #include "distill/step.h"
 #include "layers/models/zoo.h"
 #include "optim/optimizer.h"
+#include "tensor/allocator.h"
 #include "tensor/cpu/gemm.h"
 #include "tensor/cpu/kernels.h"
 #include "tensor/json.h"
@@ -84,8 +85,10 @@ int cmd_bench(const std::vector<std::string>& args) {
            "mode, no graph) or a distillation step (frozen teacher + student + objective) on random\n"
            "images after a warm-up, and prints the median and range of images/s over the repeats,\n"
            "the achieved GFLOP/s (a training step counts 3x the forward multiply-adds, 2 FLOP each),\n"
-           "its fraction of a peak and the peak resident memory.",
-           {{"model", "NAME", "the model (the student in distill mode)", "", false},
+           "its fraction of a peak and the peak resident memory. On a GPU (--device cuda) each repeat\n"
+           "ends with a synchronisation, the peak memory is the device allocator's, and the fraction\n"
+           "of peak needs --peak; --profile times ops as queued unless RETORT_CUDA_SYNC=1.",
+           with_device_flags({{"model", "NAME", "the model (the student in distill mode)", "", false},
             {"teacher", "NAME", "the teacher of distill mode", "", false},
             {"mode", "MODE", "train, infer or distill", "train", false},
             {"method", "NAME", "the objective of distill mode", "kd", false},
@@ -100,7 +103,7 @@ int cmd_bench(const std::vector<std::string>& args) {
             {"conv", "NAME", "convolution backend: onednn or builtin (default: onednn when built)", "", false},
             {"peak", "GFLOPS", "the peak to compare with (default: a measured 1024^3 GEMM)", "", false},
             {"profile", "", "after timing, one more repeat with the per-op breakdown", "", false},
-            {"json", "", "print one JSON object instead of text", "", false}});
+            {"json", "", "print one JSON object instead of text", "", false}}));
   if (!cli.parse(args)) return 0;
   const std::string mode = cli.get("mode");
   if (mode != "train" && mode != "infer" && mode != "distill")
@@ -116,6 +119,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   if (warmup < 0 || threads < 0) throw UsageError("--warmup and --threads expect 0 or more");
   if (threads > 0) set_num_threads(static_cast<int>(threads));
   if (cli.has("conv")) cpu::set_conv_backend(cli.get("conv").c_str());
+  const Device device = device_from_flags(cli);
   const bool peak_given = cli.has("peak");
   if (peak_given && !(cli.get_double("peak") > 0))
     throw UsageError("--peak expects a positive GFLOP/s, found " + cli.get("peak"));
@@ -130,7 +134,9 @@ int cmd_bench(const std::vector<std::string>& args) {
     for (auto& p : teacher->parameters()) p.set_requires_grad(false);
     const distill::MethodInfo& m = distill::find_method(cli.get("method"));
     objective = m.make(m.for_pair(cli.get("teacher"), cli.get("model")));
+    teacher->to(device);
   }
+  student->to(device);
   const int64_t student_macs = layers::count_macs(*student, image);
   const int64_t teacher_macs = teacher ? layers::count_macs(*teacher, image) : 0;
   // FLOP per image: forward 2*MACs, training 3x that; the teacher only runs
@@ -142,10 +148,10 @@ int cmd_bench(const std::vector<std::string>& args) {
 
   Generator gen(0);
   data::Batch b;
-  b.images = ops::randn(Shape{batch, size, size, channels}, gen);
+  b.images = ops::randn(Shape{batch, size, size, channels}, gen).to(device);
   b.views = {b.images};
-  if (objective && objective->needs().strong_view) b.views.push_back(ops::randn(b.images.shape(), gen));
-  b.labels = ops::randint(Shape{batch}, classes, gen);
+  if (objective && objective->needs().strong_view) b.views.push_back(ops::randn(b.images.shape(), gen).to(device));
+  b.labels = ops::randint(Shape{batch}, classes, gen).to(device);
   b.indices = ops::randperm(batch, gen);
   Generator step_rng(1);
   distill::StepContext ctx{*student, teacher.get(), objective.get(), step_rng, 0.0};
@@ -172,10 +178,13 @@ int cmd_bench(const std::vector<std::string>& args) {
   };
 
   for (int64_t i = 0; i < warmup; ++i) step();
+  synchronize(device);
+  if (device.is_cuda()) allocator_for(device).reset_peak();
   std::vector<double> rates;
   for (int64_t r = 0; r < repeats; ++r) {
     const auto t = Clock::now();
     for (int64_t i = 0; i < iters; ++i) step();
+    synchronize(device);
     rates.push_back(static_cast<double>(batch * iters) / seconds_since(t));
   }
   std::vector<profiler::OpTime> ops_time;
@@ -185,6 +194,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     profiler::set_enabled(true);
     const auto t = Clock::now();
     for (int64_t i = 0; i < iters; ++i) step();
+    synchronize(device);
     profiled_seconds = seconds_since(t);
     profiler::set_enabled(false);
     ops_time = profiler::snapshot();
@@ -193,7 +203,10 @@ int cmd_bench(const std::vector<std::string>& args) {
   const double lo = *std::min_element(rates.begin(), rates.end()), hi = *std::max_element(rates.begin(), rates.end());
   const double gflops = med * flop_per_image / 1e9;
   const double rss_mib = peak_rss_kib() / 1024.0;  // before the GEMM peak's matrices
-  const double peak = peak_given ? cli.get_double("peak") : measured_gemm_peak();
+  const double device_mib =
+      device.is_cuda() ? static_cast<double>(allocator_for(device).stats().peak_bytes) / (1024.0 * 1024.0) : 0.0;
+  // The CPU GEMM says nothing of a GPU's peak: there only --peak gives one (0: none).
+  const double peak = peak_given ? cli.get_double("peak") : (device.is_cpu() ? measured_gemm_peak() : 0.0);
 
   const std::string what = mode == "distill" ? cli.get("teacher") + " -> " + cli.get("model") + " (" + cli.get("method") + ")"
                                              : cli.get("model");
@@ -203,6 +216,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     o.set("teacher", cli.get("teacher"));
     o.set("mode", mode);
     o.set("method", mode == "distill" ? cli.get("method") : std::string());
+    o.set("device", device.str());
     o.set("batch", json::Value(static_cast<double>(batch)));
     o.set("threads", json::Value(static_cast<double>(num_threads())));
     o.set("images_per_second", json::Value(med));
@@ -210,8 +224,9 @@ int cmd_bench(const std::vector<std::string>& args) {
     o.set("images_per_second_max", json::Value(hi));
     o.set("gflops", json::Value(gflops));
     o.set("peak_gflops", json::Value(peak));
-    o.set("peak_measured", json::Value(!peak_given));
+    o.set("peak_measured", json::Value(!peak_given && device.is_cpu()));
     o.set("peak_rss_mib", json::Value(rss_mib));
+    if (device.is_cuda()) o.set("peak_device_mib", json::Value(device_mib));
     o.set("gemm_backend", std::string(cpu::gemm_backend()));
     o.set("conv_backend", std::string(cpu::conv_backend()));
     json::Value prof = json::Value::array();
@@ -226,13 +241,21 @@ int cmd_bench(const std::vector<std::string>& args) {
     std::printf("%s\n", json::dump(o).c_str());
     return 0;
   }
-  std::printf("%s %s, batch %lld, %d threads, %s GEMM, %s convolution\n", mode.c_str(), what.c_str(),
-              static_cast<long long>(batch), num_threads(), cpu::gemm_backend(), cpu::conv_backend());
+  if (device.is_cpu())
+    std::printf("%s %s, batch %lld, %d threads, %s GEMM, %s convolution\n", mode.c_str(), what.c_str(),
+                static_cast<long long>(batch), num_threads(), cpu::gemm_backend(), cpu::conv_backend());
+  else
+    std::printf("%s %s, batch %lld, on %s\n", mode.c_str(), what.c_str(), static_cast<long long>(batch),
+                device.str().c_str());
   std::printf("images/s   %.1f median (%.1f-%.1f over %lld repeats of %lld steps)\n", med, lo, hi,
               static_cast<long long>(repeats), static_cast<long long>(iters));
-  std::printf("GFLOP/s    %.1f (%.1f%% of %s peak %.1f)\n", gflops, 100.0 * gflops / peak,
-              peak_given ? "the given" : "a measured 1024^3 GEMM", peak);
+  if (peak > 0)
+    std::printf("GFLOP/s    %.1f (%.1f%% of %s peak %.1f)\n", gflops, 100.0 * gflops / peak,
+                peak_given ? "the given" : "a measured 1024^3 GEMM", peak);
+  else
+    std::printf("GFLOP/s    %.1f (no --peak given)\n", gflops);
   std::printf("peak RSS   %.1f MiB\n", rss_mib);
+  if (device.is_cuda()) std::printf("peak GPU   %.1f MiB (the caching allocator's, in tensors)\n", device_mib);
   if (!ops_time.empty()) {
     double accounted = 0.0;
     for (const auto& t : ops_time) accounted += t.seconds;

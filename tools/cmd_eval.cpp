@@ -17,21 +17,17 @@ int cmd_eval(const std::vector<std::string>& args) {
   Args cli("retort eval --model NAME --weights FILE.safetensors [--data SPEC] [options]",
            "Evaluates a model (evaluation-mode batch norm, the data set's test transform) and prints\n"
            "top-1, top-5, mean cross-entropy and the accuracy of every class.",
-           {{"model", "NAME", "architecture (a zoo name, `retort models`)", "", false},
+           with_device_flags({{"model", "NAME", "architecture (a zoo name, `retort models`)", "", false},
             {"weights", "FILE", "weights (safetensors with the state_dict keys)", "", false},
             {"data", "SPEC", "data set spec", "fashion-mnist", false},
             {"split", "SPLIT", "train or test", "test", false},
             {"batch-size", "N", "evaluation batch size", "256", false},
             {"workers", "N", "loader worker threads", "2", false},
-            {"device", "DEV", "auto, cpu, cuda or cuda:K", "auto", false},
-            {"json", "", "print one JSON object instead of a table", "", false}});
+            {"json", "", "print one JSON object instead of a table", "", false}}));
   if (!cli.parse(args)) return 0;
   if (!cli.has("model") || !cli.has("weights")) throw UsageError("--model and --weights are required; see --help");
+  const Device device = device_from_flags(cli);
   const data::DataSource src = data::open_dataset(cli.get("data"), data::parse_split(cli.get("split")));
-  const std::string dev_name = cli.get("device");
-  const Device device = dev_name == "auto" ? (cuda_available() ? Device::cuda(0) : Device::cpu())
-                                           : Device::parse(dev_name);
-  check_device_usable(device);
   data::Loader loader(src.dataset, src.transform("test"),
                       data::LoaderOptions{cli.get_int("batch-size"), false, false,
                                           static_cast<int>(cli.get_int("workers")), 0, device});

@@ -79,7 +79,7 @@ int cmd_loss(const std::vector<std::string>& args) {
            "`grad_aux`, objectives with learnable parameters `grad_param0`, ...). Two-view methods read\n"
            "`logits_strong` from both files; mixup methods `labels_b` (i64) and `mix_lambda` (f32,\n"
            "one value) from the labels file; auxiliary-sample methods `logits_aux` from both files.",
-           {
+           with_device_flags({
                {"method", "NAME", "objective name (see --list)", "", false},
                {"student", "FILE", "safetensors file with the student's f32 `logits`", "", false},
                {"teacher", "FILE", "safetensors file with the teacher's f32 `logits`", "", false},
@@ -90,7 +90,7 @@ int cmd_loss(const std::vector<std::string>& args) {
                 false},
                {"json", "", "print {\"loss\": x, \"terms\": {...}} instead of text", "", false},
                {"list", "", "list every method with its options, defaults and provenance", "", false},
-           });
+           }));
   if (!cli.parse(args)) return 0;
   if (cli.get_bool("list")) {
     print_list();
@@ -107,26 +107,27 @@ int cmd_loss(const std::vector<std::string>& args) {
   std::unique_ptr<distill::Objective> objective = method.make(options);
   const distill::StepNeeds needs = objective->needs();
 
+  const Device device = device_from_flags(cli);
   const std::string spath = cli.get("student"), tpath = cli.get("teacher");
   const safetensors::Contents sfile = safetensors::load(spath), tfile = safetensors::load(tpath);
   distill::StepInputs in;
   in.epoch = static_cast<int>(epoch);
-  in.student = autograd::Variable(tensor_from(sfile, spath, "logits", DType::F32, 2), true);
-  in.teacher = tensor_from(tfile, tpath, "logits", DType::F32, 2);
+  in.student = autograd::Variable(tensor_from(sfile, spath, "logits", DType::F32, 2).to(device), true);
+  in.teacher = tensor_from(tfile, tpath, "logits", DType::F32, 2).to(device);
   if (needs.strong_view) {
-    in.student_strong = autograd::Variable(tensor_from(sfile, spath, "logits_strong", DType::F32, 2), true);
-    in.teacher_strong = tensor_from(tfile, tpath, "logits_strong", DType::F32, 2);
+    in.student_strong = autograd::Variable(tensor_from(sfile, spath, "logits_strong", DType::F32, 2).to(device), true);
+    in.teacher_strong = tensor_from(tfile, tpath, "logits_strong", DType::F32, 2).to(device);
   }
   if (needs.aux_samples) {
-    in.student_aux = autograd::Variable(tensor_from(sfile, spath, "logits_aux", DType::F32, 2), true);
-    in.teacher_aux = tensor_from(tfile, tpath, "logits_aux", DType::F32, 2);
+    in.student_aux = autograd::Variable(tensor_from(sfile, spath, "logits_aux", DType::F32, 2).to(device), true);
+    in.teacher_aux = tensor_from(tfile, tpath, "logits_aux", DType::F32, 2).to(device);
   }
   if (cli.has("labels")) {
     const std::string lpath = cli.get("labels");
     const safetensors::Contents lfile = safetensors::load(lpath);
-    in.labels = tensor_from(lfile, lpath, "labels", DType::I64, 1);
+    in.labels = tensor_from(lfile, lpath, "labels", DType::I64, 1).to(device);
     if (needs.mixup) {
-      in.labels_b = tensor_from(lfile, lpath, "labels_b", DType::I64, 1);
+      in.labels_b = tensor_from(lfile, lpath, "labels_b", DType::I64, 1).to(device);
       const Tensor lam = tensor_from(lfile, lpath, "mix_lambda", DType::F32, 1);
       RETORT_CHECK(lam.numel() == 1, lpath << ": tensor 'mix_lambda' must hold one value, found shape " << lam.shape());
       in.mix_lambda = lam.item<float>();
@@ -142,7 +143,7 @@ int cmd_loss(const std::vector<std::string>& args) {
     // A view the loss does not depend on gets a zero gradient, so the file always has it.
     auto add_grad = [&](const char* name, const autograd::Variable& v) {
       if (!v.defined()) return;
-      grads.push_back({name, v.grad().defined() ? v.grad() : zeros(v.shape())});
+      grads.push_back({name, v.grad().defined() ? v.grad().to(Device::cpu()) : zeros(v.shape())});
     };
     if (result.total.requires_grad()) result.total.backward();
     add_grad("grad", in.student);

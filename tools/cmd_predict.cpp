@@ -17,16 +17,16 @@ int cmd_predict(const std::vector<std::string>& args) {
   Args cli("retort predict --model NAME --weights W.safetensors --input X.safetensors --out Y.safetensors",
            "Runs the model in evaluation mode on the f32 tensor `images` of the input file\n"
            "(N x C x H x W, already normalised) and writes the f32 tensor `logits` (N x classes).",
-           {{"model", "NAME", "architecture (a zoo name, `retort models`)", "", false},
+           with_device_flags({{"model", "NAME", "architecture (a zoo name, `retort models`)", "", false},
             {"weights", "FILE", "weights (safetensors with the state_dict keys)", "", false},
             {"input", "FILE", "safetensors file holding `images`", "", false},
             {"out", "FILE", "where to write `logits`", "", false},
             {"num-classes", "N", "classifier size (default: the weights' metadata or classifier shape)", "", false},
-            {"batch-size", "N", "images per forward pass", "256", false},
-            {"device", "DEV", "auto, cpu, cuda or cuda:K", "auto", false}});
+            {"batch-size", "N", "images per forward pass", "256", false}}));
   if (!cli.parse(args)) return 0;
   for (const char* f : {"model", "weights", "input", "out"})
     if (!cli.has(f)) throw UsageError(std::string("--") + f + " is required; see --help");
+  const Device device = device_from_flags(cli);
 
   const layers::ZooEntry& entry = layers::find_model(cli.get("model"));
   const safetensors::Contents in = safetensors::load(cli.get("input"));
@@ -42,9 +42,6 @@ int cmd_predict(const std::vector<std::string>& args) {
   if (classes < 1) throw UsageError("cannot tell the class count from the weights; pass --num-classes");
   auto model = entry.make(layers::ModelConfig{classes, images->size(1), 0});
   layers::load_weights(*model, w, true);
-  const std::string dev = cli.get("device");
-  const Device device = dev == "auto" ? (cuda_available() ? Device::cuda(0) : Device::cpu()) : Device::parse(dev);
-  check_device_usable(device);
   model->to(device);
   model->eval();
 

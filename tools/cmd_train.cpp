@@ -50,6 +50,7 @@ std::vector<Flag> flags_for(bool distill) {
                    "check every op's output (forward) and gradient (backward) for NaN/Inf and stop at the first, "
                    "naming the op and its shapes (config detect_anomaly; slower; also with --resume)",
                    "", false});
+  flags.push_back({"allow-tf32", "", "let FP32 convolutions and GEMMs on CUDA use TF32 (config allow_tf32)", "", false});
   flags.push_back({"print-config", "", "print the resolved config and exit", "", false});
   return flags;
 }
@@ -85,6 +86,7 @@ int run_command(const std::vector<std::string>& argv, bool distill) {
         if (cli.has(s.flag)) config.set(s.key, cli.get(s.flag));
     for (const std::string& kv : cli.get_all("set")) config.set_assignment(kv);
     if (cli.get_bool("detect-anomaly")) config.set("detect_anomaly", "true");
+    if (cli.get_bool("allow-tf32")) config.set("allow_tf32", "true");
     if (!distill && (config.get("method.name") != "none" || !config.get("model.teacher").empty()))
       throw UsageError("retort train has no teacher; use retort distill for method " + config.get("method.name"));
     if (distill && config.get("method.name") == "none")

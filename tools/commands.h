@@ -23,6 +23,7 @@ int cmd_report(const std::vector<std::string>& args);
 int cmd_data(const std::vector<std::string>& args);
 int cmd_loss(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_selftest(const std::vector<std::string>& args);
 
 }  // namespace tools
 }  // namespace retort

@@ -34,6 +34,7 @@ const Command kCommands[] = {
     {"data", "inspect a data set: counts, classes, pixel statistics; --dump samples, --bench the loader", retort::tools::cmd_data},
     {"bench", "time a training, inference or distillation step: images/s, GFLOP/s, memory, per-op profile", retort::tools::cmd_bench},
     {"loss", "evaluate a distillation objective on stored logits (--list: every method)", retort::tools::cmd_loss},
+    {"selftest", "check a GPU: every op, every objective and 20 training steps against the CPU", retort::tools::cmd_selftest},
 };
 
 void print_usage(FILE* out) {

@@ -152,6 +152,33 @@ void memcpy_d2d(void* dst, int dst_device, const void* src, int src_device, size
   }
 }
 
+std::string device_name(int device) {
+  cudaDeviceProp p{};
+  RETORT_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
+  return std::string(p.name) + ", sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " +
+         std::to_string(p.totalGlobalMem >> 20) + " MiB";
+}
+
+std::string library_versions() {
+  // None of these needs a GPU or the driver.
+  int runtime = 0;
+  RETORT_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
+  int major = 0, minor = 0, patch = 0;
+  RETORT_CUBLAS_CHECK(cublasGetProperty(MAJOR_VERSION, &major), "cuBLAS version");
+  RETORT_CUBLAS_CHECK(cublasGetProperty(MINOR_VERSION, &minor), "cuBLAS version");
+  RETORT_CUBLAS_CHECK(cublasGetProperty(PATCH_LEVEL, &patch), "cuBLAS version");
+  std::string v = "CUDA runtime " + std::to_string(runtime / 1000) + "." + std::to_string(runtime % 1000 / 10) +
+                  ", cuBLAS " + std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+#ifdef RETORT_WITH_CUDNN
+  const size_t cudnn = cudnnGetVersion();  // major*10000 + minor*100 + patch since cuDNN 9
+  v += ", cuDNN " + std::to_string(cudnn / 10000) + "." + std::to_string(cudnn % 10000 / 100) + "." +
+       std::to_string(cudnn % 100);
+#else
+  v += ", no cuDNN (im2col and depthwise kernels)";
+#endif
+  return v;
+}
+
 void synchronize(int device) {
   DeviceGuard guard(device);
   RETORT_CUDA_CHECK(cudaStreamSynchronize(stream(device)));

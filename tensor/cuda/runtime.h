@@ -4,6 +4,7 @@
 // GPU means zero devices, and the build runs on the CPU.
 #pragma once
 #include <cstddef>
+#include <string>
 
 #include "tensor/allocator.h"
 
@@ -18,6 +19,10 @@ void memcpy_h2d(void* dst, const void* src, size_t nbytes, int device);
 void memcpy_d2h(void* dst, const void* src, size_t nbytes, int device);
 void memcpy_d2d(void* dst, int dst_device, const void* src, int src_device, size_t nbytes);
 void synchronize(int device);
+// "NAME, sm_XY, N MiB" of device k.
+std::string device_name(int device);
+// The CUDA runtime, cuBLAS and cuDNN versions this build runs with (linked, not compiled against).
+std::string library_versions();
 // True when RETORT_CUDA_SYNC=1: every launch is followed by a synchronisation.
 bool sync_after_launch();
 
