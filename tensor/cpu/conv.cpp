@@ -102,7 +102,7 @@ struct PaddedImage {
   int64_t top, left, H, W;  // where the image starts, and the padded extent
 };
 
-// The padded input of forward and backward-weight: every tap of every output
+// The padded input of forward: every tap of every output
 // pixel lands inside it.
 PaddedImage padded_input(const ConvGeom& g) {
   return {g.PH, g.PW, std::max(g.PH + g.H, (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1),
@@ -119,10 +119,17 @@ PaddedImage padded_output_grad(const ConvGeom& g) {
   return {-lo_h, -lo_w, hi_h - lo_h + 1, hi_w - lo_w + 1};
 }
 
+// Copies the image in and zeroes only the border around it.
 void pad_image(const float* img, int64_t H, int64_t W, int64_t C, const PaddedImage& p, float* out) {
-  std::fill(out, out + p.H * p.W * C, 0.0f);
-  for (int64_t h = 0; h < H; ++h)
-    std::memcpy(out + ((h + p.top) * p.W + p.left) * C, img + h * W * C, W * C * sizeof(float));
+  const int64_t row = p.W * C, left = p.left * C;
+  std::fill(out, out + p.top * row, 0.0f);
+  for (int64_t h = 0; h < H; ++h) {
+    float* o = out + (h + p.top) * row;
+    std::fill(o, o + left, 0.0f);
+    std::memcpy(o + left, img + h * W * C, W * C * sizeof(float));
+    std::fill(o + left + W * C, o + row, 0.0f);
+  }
+  std::fill(out + (p.top + H) * row, out + p.H * row, 0.0f);
 }
 
 // Thread-local scratch of at least n floats (steady state allocates nothing).
@@ -254,24 +261,41 @@ void direct_backward_input(const ConvGeom& g, const float* dy, const float* w, f
   });
 }
 
+// The output pixels [lo, hi) along one axis whose tap at kernel offset k*dil
+// lands inside the input (no padding needed for the weight gradient).
+struct TapRange {
+  int64_t lo, hi;
+};
+TapRange tap_range(int64_t in, int64_t out, int64_t stride, int64_t pad, int64_t k_off) {
+  const int64_t lo = std::max<int64_t>(0, floor_div(pad - k_off + stride - 1, stride));
+  const int64_t hi = std::min(out, floor_div(in - 1 + pad - k_off, stride) + 1);
+  return {lo, std::max(lo, hi)};
+}
+
 // Adds one image's weight gradient to acc [O, T*Cg] (the (kh, kw, c) order).
-void backward_weight_image(const ConvGeom& g, const direct::Kernels& k, const float* xp, const PaddedImage& pad,
-                           const float* dyn, float* acc) {
+void backward_weight_image(const ConvGeom& g, const direct::Kernels& k, const float* xn, const float* dyn,
+                           float* acc) {
   const int64_t Cg = g.Cg(), Og = g.Og(), K = g.K(), CB = panels(Cg);
-  for (int64_t grp = 0; grp < g.G; ++grp)
-    for (int64_t t = 0; t < g.KH * g.KW; ++t) {
-      const float* xt = xp + ((t / g.KW) * g.DH * pad.W + (t % g.KW) * g.DW) * g.C + grp * Cg;
+  for (int64_t t = 0; t < g.KH * g.KW; ++t) {
+    const int64_t kh = t / g.KW, kw = t % g.KW;
+    const TapRange rh = tap_range(g.H, g.OH, g.SH, g.PH, kh * g.DH);
+    const TapRange rw = tap_range(g.W, g.OW, g.SW, g.PW, kw * g.DW);
+    if (rh.hi == rh.lo || rw.hi == rw.lo) continue;
+    const int64_t ih = rh.lo * g.SH - g.PH + kh * g.DH, iw = rw.lo * g.SW - g.PW + kw * g.DW;
+    const float* xt = xn + (ih * g.W + iw) * g.C;
+    const float* dyt = dyn + (rh.lo * g.OW + rw.lo) * g.O;
+    for (int64_t grp = 0; grp < g.G; ++grp)
       for (int64_t cb = 0; cb < CB;) {
         const int nb = static_cast<int>(std::min<int64_t>(k.max_nb, CB - cb));
         for_each_tile(Og, k.weight_rows[nb - 1], [&](int64_t o0, int rows) {
-          const direct::WeightTile wt{xt + cb * kPanel,
+          const direct::WeightTile wt{xt + grp * Cg + cb * kPanel,
                                       g.SW * g.C,
-                                      g.SH * pad.W * g.C,
-                                      dyn + grp * Og + o0,
+                                      g.SH * g.W * g.C,
+                                      dyt + grp * Og + o0,
                                       g.O,
                                       g.OW * g.O,
-                                      g.OH,
-                                      g.OW,
+                                      rh.hi - rh.lo,
+                                      rw.hi - rw.lo,
                                       acc + (grp * Og + o0) * K + t * Cg + cb * kPanel,
                                       K,
                                       std::min(nb * kPanel, Cg - cb * kPanel)};
@@ -279,7 +303,7 @@ void backward_weight_image(const ConvGeom& g, const direct::Kernels& k, const fl
         });
         cb += nb;
       }
-    }
+  }
 }
 
 bool& use_onednn() {
@@ -394,11 +418,9 @@ void conv2d_backward_weight(const ConvGeom& g, const float* dy, const float* x, 
   std::vector<float> partial(static_cast<size_t>(threads) * wsize, 0.0f);
   const bool depthwise = is_depthwise(g);
   const direct::Kernels& k = kernels();
-  const PaddedImage pad = padded_input(g);
   parallel_for(0, g.N, 1, [&](int64_t lo, int64_t hi) {
     const int64_t slot = std::min<int64_t>(thread_index(), threads - 1);
     float* acc = partial.data() + slot * wsize;
-    thread_local std::vector<float> xbuf;
     for (int64_t n = lo; n < hi; ++n) {
       const float* xn = x + n * in_img;
       const float* dyn = dy + n * out_img;
@@ -417,9 +439,7 @@ void conv2d_backward_weight(const ConvGeom& g, const float* dy, const float* x, 
       } else if (g.is_pointwise()) {
         gemm({true, false, g.O, g.C, P, 1.0f, dyn, g.O, xn, g.C, 1.0f, acc, g.C});
       } else {
-        float* xp = scratch(xbuf, pad.H * pad.W * g.C);
-        pad_image(xn, g.H, g.W, g.C, pad, xp);
-        backward_weight_image(g, k, xp, pad, dyn, acc);
+        backward_weight_image(g, k, xn, dyn, acc);
       }
     }
   });

@@ -212,7 +212,9 @@ template <int MR, int NB> struct WeightAvx2 {
 
 // Row limits keep the accumulators within the registers: 32 zmm, 16 ymm;
 // the portable kernel's 4 x 16 floats are 16 SSE registers.
-constexpr int kAvx512Rows1 = 12, kAvx512Rows2 = 12, kAvx2Rows = 6, kPortableRows = 4;
+// The gather tile reads each row through its own pointer (general-purpose
+// registers), so it stops at 12 rows; the weight tile reads one pointer.
+constexpr int kAvx512Rows1 = 12, kAvx512Rows2 = 12, kAvx512WeightRows1 = 16, kAvx2Rows = 6, kPortableRows = 4;
 
 const auto kGatherPortable = gather_table<GatherPortable, 1>(std::make_index_sequence<kPortableRows>());
 const auto kWeightPortable = weight_table<WeightPortable, 1>(std::make_index_sequence<kPortableRows>());
@@ -223,7 +225,7 @@ void weight_portable(const WeightTile& t, int rows, int) { kWeightPortable[rows 
 #ifdef RETORT_X86_KERNELS
 const auto kGather512x1 = gather_table<GatherAvx512, 1>(std::make_index_sequence<kAvx512Rows1>());
 const auto kGather512x2 = gather_table<GatherAvx512, 2>(std::make_index_sequence<kAvx512Rows2>());
-const auto kWeight512x1 = weight_table<WeightAvx512, 1>(std::make_index_sequence<kAvx512Rows1>());
+const auto kWeight512x1 = weight_table<WeightAvx512, 1>(std::make_index_sequence<kAvx512WeightRows1>());
 const auto kWeight512x2 = weight_table<WeightAvx512, 2>(std::make_index_sequence<kAvx512Rows2>());
 const auto kGatherAvx2 = gather_table<GatherAvx2, 1>(std::make_index_sequence<kAvx2Rows>());
 const auto kWeightAvx2 = weight_table<WeightAvx2, 1>(std::make_index_sequence<kAvx2Rows>());
@@ -240,7 +242,7 @@ void weight_avx2(const WeightTile& t, int rows, int) { kWeightAvx2[rows - 1](t);
 
 const Kernels kKernels[] = {
 #ifdef RETORT_X86_KERNELS
-    {"avx512", 2, {kAvx512Rows1, kAvx512Rows2}, {kAvx512Rows1, kAvx512Rows2}, gather_avx512, weight_avx512},
+    {"avx512", 2, {kAvx512Rows1, kAvx512Rows2}, {kAvx512WeightRows1, kAvx512Rows2}, gather_avx512, weight_avx512},
     {"avx2", 1, {kAvx2Rows, kAvx2Rows}, {kAvx2Rows, kAvx2Rows}, gather_avx2, weight_avx2},
 #endif
     {"portable", 1, {kPortableRows, kPortableRows}, {kPortableRows, kPortableRows}, gather_portable,
