@@ -103,6 +103,13 @@ Allocator& cpu_allocator() {
   return *a;
 }
 
+Allocator& pinned_host_allocator() {
+#ifdef RETORT_WITH_CUDA
+  if (cuda_available()) return cuda::pinned_allocator();
+#endif
+  return cpu_allocator();
+}
+
 Allocator& allocator_for(const Device& d) {
   if (d.is_cpu()) return cpu_allocator();
   check_device_usable(d);

@@ -14,6 +14,8 @@ namespace retort {
 class Storage {
  public:
   Storage(size_t nbytes, Device device);
+  // Memory from `allocator`, which must hand out memory `device` can address.
+  Storage(size_t nbytes, Device device, Allocator& allocator);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

@@ -208,6 +208,12 @@ Tensor empty(const Shape& shape, DType dtype, const Device& device) {
   return Tensor(std::move(storage), 0, shape, contiguous_strides(shape), dtype);
 }
 
+Tensor empty_pinned(const Shape& shape, DType dtype) {
+  const size_t nbytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
+  auto storage = std::make_shared<Storage>(nbytes, Device::cpu(), pinned_host_allocator());
+  return Tensor(std::move(storage), 0, shape, contiguous_strides(shape), dtype);
+}
+
 Tensor full(const Shape& shape, double value, DType dtype, const Device& device) {
   Tensor t = empty(shape, dtype, device);
   ops::fill_(t, value);

@@ -81,6 +81,9 @@ struct NamedTensor {
 
 // Factories. Memory from empty() is uninitialised.
 Tensor empty(const Shape& shape, DType dtype = DType::F32, const Device& device = Device::cpu());
+// A CPU tensor in pinned host memory when a GPU is present (pinned_host_allocator):
+// for batches on their way to the GPU.
+Tensor empty_pinned(const Shape& shape, DType dtype = DType::F32);
 Tensor zeros(const Shape& shape, DType dtype = DType::F32, const Device& device = Device::cpu());
 Tensor ones(const Shape& shape, DType dtype = DType::F32, const Device& device = Device::cpu());
 Tensor full(const Shape& shape, double value, DType dtype = DType::F32, const Device& device = Device::cpu());

@@ -36,9 +36,11 @@ bool sync_after_launch() {
 
 namespace {
 
+// Device memory of one GPU, or (pinned) page-locked host memory, which the DMA
+// engines read directly: copies from it skip the driver's staging buffer.
 class CudaCachingAllocator final : public Allocator {
  public:
-  explicit CudaCachingAllocator(int device) : device_(device) {}
+  CudaCachingAllocator(int device, bool pinned) : device_(device), pinned_(pinned) {}
 
   void* allocate(size_t nbytes) override {
     const size_t size = round_up(nbytes);
@@ -55,14 +57,16 @@ class CudaCachingAllocator final : public Allocator {
     }
     DeviceGuard guard(device_);
     void* p = nullptr;
-    cudaError_t err = cudaMalloc(&p, size);
+    cudaError_t err = system_alloc(&p, size);
     if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();
       empty_cache();
-      err = cudaMalloc(&p, size);
+      err = system_alloc(&p, size);
     }
-    RETORT_CHECK(err == cudaSuccess, "cuda:" << device_ << " allocator: cudaMalloc of " << size << " bytes failed: "
-                                              << cudaGetErrorName(err) << " (" << cudaGetErrorString(err) << ")");
+    RETORT_CHECK(err == cudaSuccess, (pinned_ ? "pinned host" : "cuda:" + std::to_string(device_))
+                                         << " allocator: " << (pinned_ ? "cudaHostAlloc" : "cudaMalloc") << " of "
+                                         << size << " bytes failed: " << cudaGetErrorName(err) << " ("
+                                         << cudaGetErrorString(err) << ")");
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.system_allocs;
     note_alloc(size);
@@ -93,7 +97,8 @@ class CudaCachingAllocator final : public Allocator {
     DeviceGuard guard(device_);
     for (auto& kv : free_)
       for (void* p : kv.second) {
-        cudaFree(p);
+        if (pinned_) cudaFreeHost(p);
+        else cudaFree(p);
         ++stats_.system_frees;
       }
     free_.clear();
@@ -102,12 +107,16 @@ class CudaCachingAllocator final : public Allocator {
 
  private:
   static size_t round_up(size_t n) { return ((n == 0 ? 1 : n) + 511) / 512 * 512; }
+  cudaError_t system_alloc(void** p, size_t size) const {
+    return pinned_ ? cudaHostAlloc(p, size, cudaHostAllocDefault) : cudaMalloc(p, size);
+  }
   void note_alloc(size_t size) {
     stats_.current_bytes += size;
     if (stats_.current_bytes > stats_.peak_bytes) stats_.peak_bytes = stats_.current_bytes;
   }
 
   int device_;
+  bool pinned_;
   mutable std::mutex mu_;
   std::unordered_map<size_t, std::vector<void*>> free_;
   AllocatorStats stats_;
@@ -124,8 +133,15 @@ Allocator& caching_allocator(int device) {
                "cuda allocator: expected a device index below " << device_count() << ", found " << device);
   if (allocators->empty()) allocators->resize(device_count());
   auto& slot = (*allocators)[device];
-  if (!slot) slot = std::make_unique<CudaCachingAllocator>(device);
+  if (!slot) slot = std::make_unique<CudaCachingAllocator>(device, false);
   return *slot;
+}
+
+Allocator& pinned_allocator() {
+  // Copies from pinned blocks are synchronous (memcpy_h2d), so a freed block
+  // is never still being read when the cache hands it out again.
+  static auto* allocator = new CudaCachingAllocator(0, true);  // never destroyed
+  return *allocator;
 }
 
 // Copies go on the device's stream, after the kernels queued there; a copy to

@@ -15,6 +15,8 @@ int device_count();
 // The caching allocator of device k (exact-size free lists; on out-of-memory
 // the cache is freed and the allocation retried once).
 Allocator& caching_allocator(int device);
+// Page-locked host memory (cudaHostAlloc), cached like device memory.
+Allocator& pinned_allocator();
 void memcpy_h2d(void* dst, const void* src, size_t nbytes, int device);
 void memcpy_d2h(void* dst, const void* src, size_t nbytes, int device);
 void memcpy_d2d(void* dst, int dst_device, const void* src, int src_device, size_t nbytes);

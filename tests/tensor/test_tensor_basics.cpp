@@ -98,5 +98,22 @@ TEST(Allocator, SteadyStateReusesBlocks) {
   EXPECT_EQ(a.stats().system_allocs, before);
 }
 
+TEST(Allocator, PinnedTensorsAreCpuTensorsFromThePinnedAllocator) {
+  Allocator& pinned = pinned_host_allocator();
+  // Without a GPU the pinned allocator is the CPU allocator itself.
+  if (!cuda_available()) EXPECT_EQ(&pinned, &cpu_allocator());
+  const uint64_t before = pinned.stats().current_bytes;
+  {
+    Tensor t = empty_pinned(Shape{3, 5}, DType::I64);
+    EXPECT_TRUE(t.device().is_cpu());
+    EXPECT_EQ(t.shape(), (Shape{3, 5}));
+    EXPECT_EQ(t.dtype(), DType::I64);
+    EXPECT_GE(pinned.stats().current_bytes, before + 3 * 5 * 8);
+    ops::fill_(t, 7.0);
+    EXPECT_EQ(t.to_vector<int64_t>(), std::vector<int64_t>(15, 7));
+  }
+  EXPECT_EQ(pinned.stats().current_bytes, before);
+}
+
 }  // namespace
 }  // namespace retort
