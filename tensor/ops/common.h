@@ -33,12 +33,6 @@ inline void require_same_shape(const Tensor& a, const Tensor& b, const char* op)
   RETORT_CHECK(a.shape() == b.shape(), op << ": expected equal shapes, found " << a.shape() << " and " << b.shape());
 }
 
-// Ops whose CUDA kernels are not part of this build's CUDA backend yet.
-inline void require_cpu_kernel(const Tensor& t, const char* op) {
-  RETORT_CHECK(t.device().is_cpu(), op << ": no CUDA kernel for this op in this build; found a tensor on "
-                                       << t.device() << " (run it on the CPU)");
-}
-
 inline int dtype_kind(DType t) { return t == DType::F32 ? 0 : (t == DType::I64 ? 1 : 2); }
 
 }  // namespace detail
