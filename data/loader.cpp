@@ -22,6 +22,15 @@ struct Loader::Slot {
   std::vector<Tensor> views;  // f32 [batch_size, H, W, C] each
   Tensor labels, indices;     // i64 [batch_size]
   std::exception_ptr error;
+  // Set when the batch was handed out: its copies to the GPU read the slot's
+  // pinned tensors asynchronously, so refilling waits for them.
+  DeviceFence copied;
+  ~Slot() {
+    try {
+      copied.wait();  // the pinned tensors go back to the cache only once read
+    } catch (const Error&) {
+    }
+  }
 };
 
 struct Loader::WorkerScratch {
@@ -131,6 +140,7 @@ void Loader::fill(Slot& slot, int64_t batch, const std::vector<int64_t>& order, 
   const int64_t bs = options_.batch_size;
   const int64_t start = batch * bs;
   const int64_t count = std::min(bs, dataset_->size() - start);
+  slot.copied.wait();
   prepare_slot_tensors(slot);
   int64_t* labels = slot.labels.data<int64_t>();
   int64_t* indices = slot.indices.data<int64_t>();
@@ -231,10 +241,12 @@ bool Loader::next(Batch& batch) {
   const int64_t n = slot.count;
   const Device& dev = options_.device;
   batch.views.resize(slot.views.size());
-  for (size_t v = 0; v < slot.views.size(); ++v) batch.views[v] = slot.views[v].narrow(0, 0, n).to(dev);
+  for (size_t v = 0; v < slot.views.size(); ++v)
+    batch.views[v] = to_device_nonblocking(slot.views[v].narrow(0, 0, n), dev);
   batch.images = batch.views[0];
-  batch.labels = slot.labels.narrow(0, 0, n).to(dev);
-  batch.indices = slot.indices.narrow(0, 0, n).to(dev);
+  batch.labels = to_device_nonblocking(slot.labels.narrow(0, 0, n), dev);
+  batch.indices = to_device_nonblocking(slot.indices.narrow(0, 0, n), dev);
+  slot.copied.record(dev);
   batch.epoch = epoch;
   batch.index = d;
   return true;

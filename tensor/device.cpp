@@ -76,6 +76,33 @@ void synchronize(const Device& d) {
 #endif
 }
 
+DeviceFence::~DeviceFence() {
+#ifdef RETORT_WITH_CUDA
+  if (event_ != nullptr) cuda::event_destroy(event_);
+#endif
+}
+
+void DeviceFence::record(const Device& d) {
+  if (d.is_cpu()) return;
+#ifdef RETORT_WITH_CUDA
+  if (event_ != nullptr && device_ != d.index) {
+    cuda::event_destroy(event_);
+    event_ = nullptr;
+  }
+  if (event_ == nullptr) event_ = cuda::event_create(d.index);
+  device_ = d.index;
+  cuda::event_record(event_, d.index);
+  pending_ = true;
+#endif
+}
+
+void DeviceFence::wait() {
+#ifdef RETORT_WITH_CUDA
+  if (pending_) cuda::event_wait(event_);
+#endif
+  pending_ = false;
+}
+
 Device resolve_device(const std::string& name) {
   if (name == "auto") return cuda_available() ? Device::cuda(0) : Device::cpu();
   const Device d = Device::parse(name);

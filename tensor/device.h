@@ -39,6 +39,24 @@ inline bool cuda_available() { return cuda_device_count() > 0; }
 void check_device_usable(const Device& d);
 // Waits for the work queued on `d` (a no-op on the CPU, where ops are synchronous).
 void synchronize(const Device& d);
+
+// The point reached by the work queued on a device (a CUDA event): wait()
+// blocks until that work is done. On the CPU, where ops are synchronous, and
+// before the first record(), wait() returns at once.
+class DeviceFence {
+ public:
+  DeviceFence() = default;
+  ~DeviceFence();
+  DeviceFence(const DeviceFence&) = delete;
+  DeviceFence& operator=(const DeviceFence&) = delete;
+  void record(const Device& d);
+  void wait();
+
+ private:
+  void* event_ = nullptr;
+  int device_ = -1;
+  bool pending_ = false;
+};
 // The device a --device flag or config value names: "auto" is cuda:0 when a GPU
 // is present, else the CPU; anything else is parsed and checked usable.
 Device resolve_device(const std::string& name);

@@ -23,6 +23,7 @@ class Storage {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   const Device& device() const { return device_; }
+  const Allocator& allocator() const { return *allocator_; }
   uint64_t version() const { return version_; }
   void bump_version() { ++version_; }
 

@@ -7,6 +7,10 @@
 
 #include "tensor/ops.h"
 
+#ifdef RETORT_WITH_CUDA
+#include "tensor/cuda/runtime.h"
+#endif
+
 namespace retort {
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, int64_t offset, const Shape& shape, const Shape& strides,
@@ -212,6 +216,18 @@ Tensor empty_pinned(const Shape& shape, DType dtype) {
   const size_t nbytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
   auto storage = std::make_shared<Storage>(nbytes, Device::cpu(), pinned_host_allocator());
   return Tensor(std::move(storage), 0, shape, contiguous_strides(shape), dtype);
+}
+
+Tensor to_device_nonblocking(const Tensor& x, const Device& d) {
+#ifdef RETORT_WITH_CUDA
+  const bool pinned = x.defined() && x.device().is_cpu() && &x.storage()->allocator() == &pinned_host_allocator();
+  if (pinned && d.is_cuda() && x.is_contiguous() && x.numel() > 0) {
+    Tensor out = empty(x.shape(), x.dtype(), d);
+    cuda::memcpy_h2d_async(out.raw(), x.raw(), x.nbytes(), d.index);
+    return out;
+  }
+#endif
+  return x.to(d);
 }
 
 Tensor full(const Shape& shape, double value, DType dtype, const Device& device) {

@@ -84,6 +84,11 @@ Tensor empty(const Shape& shape, DType dtype = DType::F32, const Device& device 
 // A CPU tensor in pinned host memory when a GPU is present (pinned_host_allocator):
 // for batches on their way to the GPU.
 Tensor empty_pinned(const Shape& shape, DType dtype = DType::F32);
+// Like x.to(d), except that a contiguous pinned CPU tensor (empty_pinned) is
+// copied to a GPU without waiting: the copy is queued before any later work on
+// d, and x must stay unchanged until a DeviceFence recorded on d after this
+// call has been waited for.
+Tensor to_device_nonblocking(const Tensor& x, const Device& d);
 Tensor zeros(const Shape& shape, DType dtype = DType::F32, const Device& device = Device::cpu());
 Tensor ones(const Shape& shape, DType dtype = DType::F32, const Device& device = Device::cpu());
 Tensor full(const Shape& shape, double value, DType dtype = DType::F32, const Device& device = Device::cpu());

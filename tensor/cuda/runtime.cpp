@@ -138,8 +138,9 @@ Allocator& caching_allocator(int device) {
 }
 
 Allocator& pinned_allocator() {
-  // Copies from pinned blocks are synchronous (memcpy_h2d), so a freed block
-  // is never still being read when the cache hands it out again.
+  // A freed block may be handed out again at once: whoever queues an
+  // asynchronous copy from a block (to_device_nonblocking) keeps the block
+  // until a fence says the copy is done (the loader's slots do).
   static auto* allocator = new CudaCachingAllocator(0, true);  // never destroyed
   return *allocator;
 }
@@ -151,6 +152,27 @@ void memcpy_h2d(void* dst, const void* src, size_t nbytes, int device) {
   RETORT_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, stream(device)));
   RETORT_CUDA_CHECK(cudaStreamSynchronize(stream(device)));  // the host buffer may be freed on return
 }
+
+void memcpy_h2d_async(void* dst, const void* src, size_t nbytes, int device) {
+  DeviceGuard guard(device);
+  RETORT_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, stream(device)));
+}
+
+void* event_create(int device) {
+  DeviceGuard guard(device);
+  cudaEvent_t e = nullptr;
+  RETORT_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  return e;
+}
+
+void event_record(void* event, int device) {
+  DeviceGuard guard(device);
+  RETORT_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(event), stream(device)));
+}
+
+void event_wait(void* event) { RETORT_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event))); }
+
+void event_destroy(void* event) { cudaEventDestroy(static_cast<cudaEvent_t>(event)); }
 
 void memcpy_d2h(void* dst, const void* src, size_t nbytes, int device) {
   DeviceGuard guard(device);

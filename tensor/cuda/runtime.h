@@ -21,6 +21,14 @@ void memcpy_h2d(void* dst, const void* src, size_t nbytes, int device);
 void memcpy_d2h(void* dst, const void* src, size_t nbytes, int device);
 void memcpy_d2d(void* dst, int dst_device, const void* src, int src_device, size_t nbytes);
 void synchronize(int device);
+// Queues the copy on the device's stream and returns: `src` (pinned host
+// memory) must stay unchanged until an event recorded afterwards completes.
+void memcpy_h2d_async(void* dst, const void* src, size_t nbytes, int device);
+// Events: created once, recorded on the device's stream, waited for on the host.
+void* event_create(int device);
+void event_record(void* event, int device);
+void event_wait(void* event);
+void event_destroy(void* event);
 // "NAME, sm_XY, N MiB" of device k.
 std::string device_name(int device);
 // The CUDA runtime, cuBLAS and cuDNN versions this build runs with (linked, not compiled against).

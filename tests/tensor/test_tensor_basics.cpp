@@ -101,7 +101,9 @@ TEST(Allocator, SteadyStateReusesBlocks) {
 TEST(Allocator, PinnedTensorsAreCpuTensorsFromThePinnedAllocator) {
   Allocator& pinned = pinned_host_allocator();
   // Without a GPU the pinned allocator is the CPU allocator itself.
-  if (!cuda_available()) EXPECT_EQ(&pinned, &cpu_allocator());
+  if (!cuda_available()) {
+    EXPECT_EQ(&pinned, &cpu_allocator());
+  }
   const uint64_t before = pinned.stats().current_bytes;
   {
     Tensor t = empty_pinned(Shape{3, 5}, DType::I64);
@@ -113,6 +115,21 @@ TEST(Allocator, PinnedTensorsAreCpuTensorsFromThePinnedAllocator) {
     EXPECT_EQ(t.to_vector<int64_t>(), std::vector<int64_t>(15, 7));
   }
   EXPECT_EQ(pinned.stats().current_bytes, before);
+}
+
+TEST(Tensor, NonblockingCopyOnTheCpuIsAnOrdinaryCopyAndItsFenceIsDone) {
+  Tensor src = empty_pinned(Shape{4, 3});
+  ops::fill_(src, 2.5);
+  const Tensor same = to_device_nonblocking(src.narrow(0, 1, 2), Device::cpu());
+  EXPECT_EQ(same.shape(), (Shape{2, 3}));
+  EXPECT_EQ(same.to_vector<float>(), std::vector<float>(6, 2.5f));
+  DeviceFence fence;
+  fence.wait();  // nothing recorded
+  fence.record(Device::cpu());
+  fence.wait();  // CPU work is synchronous
+  if (!cuda_available()) {
+    EXPECT_THROW(to_device_nonblocking(src, Device::cuda(0)), Error);
+  }
 }
 
 }  // namespace
