@@ -193,7 +193,10 @@ void direct_forward(const ConvGeom& g, const float* x, const float* w, float* y)
   thread_local std::vector<float> wbuf;
   float* wf = scratch(wbuf, g.G * panels(g.Og()) * T * Cg * kPanel);
   pack_forward(g, w, wf);
-  std::vector<direct::Tap> taps(T);
+  thread_local std::vector<direct::Tap> tap_buf;
+  tap_buf.resize(T);
+  // A plain pointer: in the workers, `tap_buf` would name their own buffers.
+  direct::Tap* taps = tap_buf.data();
   for (int64_t t = 0; t < T; ++t)
     taps[t] = {((t / g.KW) * g.DH * pad.W + (t % g.KW) * g.DW) * g.C, t * Cg * kPanel};
   for_each_image(g.N, [&](int64_t n, bool par) {
@@ -202,7 +205,7 @@ void direct_forward(const ConvGeom& g, const float* x, const float* w, float* y)
     float* xp = scratch(xbuf, pad.H * pad.W * g.C);
     pad_image(x + n * in_img, g.H, g.W, g.C, pad, xp);
     parallel_rows(g.OH, par, [&](int64_t oh0, int64_t oh1) {
-      for (int64_t oh = oh0; oh < oh1; ++oh) forward_row(g, k, xp, pad, wf, taps.data(), y + n * out_img, oh);
+      for (int64_t oh = oh0; oh < oh1; ++oh) forward_row(g, k, xp, pad, wf, taps, y + n * out_img, oh);
     });
   });
 }
