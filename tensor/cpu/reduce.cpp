@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "tensor/cpu/kernels.h"
+#include "tensor/kernels/reduce.h"
 #include "tensor/parallel.h"
 
 namespace retort {
@@ -40,21 +41,7 @@ void sum_dim(const float* x, float* y, int64_t outer, int64_t n, int64_t inner) 
 
 void max_dim(const float* x, float* values, int64_t* indices, int64_t outer, int64_t n, int64_t inner) {
   parallel_for(0, outer * inner, 1024, [&](int64_t lo, int64_t hi) {
-    for (int64_t j = lo; j < hi; ++j) {
-      const int64_t o = j / inner, i = j % inner;
-      const float* col = x + o * n * inner + i;
-      float best = col[0];
-      int64_t arg = 0;
-      for (int64_t k = 1; k < n && best == best; ++k) {
-        const float v = col[k * inner];
-        if (v > best || v != v) {
-          best = v;
-          arg = k;
-        }
-      }
-      values[j] = best;
-      indices[j] = arg;
-    }
+    for (int64_t j = lo; j < hi; ++j) max_dim_element(x, n, inner, j, values, indices);  // the GPU's body
   });
 }
 
