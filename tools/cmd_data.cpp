@@ -117,7 +117,7 @@ void dump(const data::DataSource& src, const Args& cli) {
               s.height, s.width, s.channels, static_cast<long long>(n));
 }
 
-void bench(const data::DataSource& src, const Args& cli) {
+void bench(const data::DataSource& src, const Args& cli, const Device& device) {
   const int64_t epochs = cli.get_int("bench");
   if (epochs < 1) throw UsageError("option --bench expects a positive number of epochs");
   const std::vector<data::Transform> views = views_from(src, cli.get("transform"));
@@ -125,11 +125,12 @@ void bench(const data::DataSource& src, const Args& cli) {
   o.batch_size = cli.get_int("batch-size");
   o.workers = static_cast<int>(cli.get_int("workers"));
   o.seed = static_cast<uint64_t>(cli.get_int("seed"));
+  o.device = device;  // on a GPU the batches arrive there, by asynchronous copies from pinned memory
   if (o.batch_size < 1) throw UsageError("option --batch-size expects a positive integer");
   data::Loader loader(src.dataset, views, o);
-  std::printf("bench       %lld samples, batch %lld, %d workers, %zu view(s): %s\n",
+  std::printf("bench       %lld samples, batch %lld, %d workers, %zu view(s): %s, to %s\n",
               static_cast<long long>(src.dataset->size()), static_cast<long long>(o.batch_size), o.workers,
-              views.size(), cli.get("transform").c_str());
+              views.size(), cli.get("transform").c_str(), device.str().c_str());
   std::vector<double> rates;
   for (int64_t e = 0; e <= epochs; ++e) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -139,8 +140,9 @@ void bench(const data::DataSource& src, const Args& cli) {
     double checksum = 0.0;  // touch the data, as a training step would
     while (loader.next(b)) {
       images += b.size();
-      checksum += b.images.data<float>()[0];
+      if (device.is_cpu()) checksum += b.images.data<float>()[0];
     }
+    synchronize(device);  // the last copies have landed
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double rate = static_cast<double>(images) / secs;
     if (e > 0) rates.push_back(rate);
@@ -169,7 +171,7 @@ int cmd_data(const std::vector<std::string>& args) {
                        "--dump writes the first N transformed samples (unshuffled) as safetensors `images`\n"
                        "(f32 NHWC) and `labels` (i64); --bench times the loader. DATASPEC defaults to fashion-mnist.\n\n") +
                data::spec_help(),
-           {
+           with_device_flags({
                {"split", "train|test", "which split", "train"},
                {"no-pixel-stats", "", "skip the pass over every image (implied by --dump and --bench)", ""},
                {"dump", "N", "write the first N transformed samples to --out", ""},
@@ -181,7 +183,7 @@ int cmd_data(const std::vector<std::string>& args) {
                {"bench", "EPOCHS", "time EPOCHS loader epochs after a first (decoding) one", ""},
                {"batch-size", "N", "batch size of --bench", "64"},
                {"workers", "N", "loader worker threads (0: load on the calling thread)", "2"},
-           },
+           }),
            0, 1);
   if (!cli.parse(args)) return 0;
   const std::string spec = cli.positional().empty() ? "fashion-mnist" : cli.positional()[0];
@@ -194,6 +196,7 @@ int cmd_data(const std::vector<std::string>& args) {
   if (cli.get_int("seed") < 0 || cli.get_int("epoch") < 0) throw UsageError("--seed and --epoch must be >= 0");
   if (cli.get_int("workers") < 0) throw UsageError("option --workers expects an integer >= 0");
   if (cli.has("out") && !cli.has("dump")) throw UsageError("--out goes with --dump N");
+  const Device device = device_from_flags(cli);
 
   const data::DataSource src = data::open_dataset(spec, split);
   print_summary(src);
@@ -201,7 +204,7 @@ int cmd_data(const std::vector<std::string>& args) {
   print_class_counts(*src.dataset);
   if (!quick) print_pixel_stats(*src.dataset);
   if (cli.has("dump")) dump(src, cli);
-  if (cli.has("bench")) bench(src, cli);
+  if (cli.has("bench")) bench(src, cli, device);
   std::fflush(stdout);
   return 0;
 }

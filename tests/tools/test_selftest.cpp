@@ -80,6 +80,7 @@ TEST(Selftest, WithoutAGpuEveryDeviceCommandSaysSoInOneLine) {
   EXPECT_TRUE(failed_with(run_retort("predict --model resnet8 --weights x --input x --out y --device cuda"), {why}));
   EXPECT_TRUE(failed_with(run_retort("loss --method kd --student x --teacher y --device cuda"), {why}));
   EXPECT_TRUE(failed_with(run_retort("train --device cuda --epochs 1 --out /nonexistent-dir/runs"), {why}));
+  EXPECT_TRUE(failed_with(run_retort("data synthetic --bench 1 --device cuda"), {why}));
 }
 
 }  // namespace
