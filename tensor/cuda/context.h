@@ -3,7 +3,9 @@
 // a device goes to its stream, so work on a device is ordered and a buffer the
 // caching allocator hands out again is never still in use by earlier work.
 // Created on first use of the device, never destroyed (the CUDA runtime may be
-// gone at static destruction time).
+// gone at static destruction time). Ops on a device are issued from one host
+// thread at a time (the training loop's): the handles carry per-call state
+// (cuBLAS math mode, the cuDNN descriptors' math type) and are not locked.
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime.h>

@@ -20,7 +20,10 @@
 //   with cudnnGet*WorkspaceSize. The choice is cached under the complete key
 //   (device, pass, every shape, stride, padding, dilation and group field,
 //   dtype and the TF32 switch). No acceptable entry, or
-//   CUDNN_STATUS_NOT_SUPPORTED from the heuristics: the fallback runs.
+//   CUDNN_STATUS_NOT_SUPPORTED from the heuristics: the fallback runs. So
+//   does a chosen algorithm that reports CUDNN_STATUS_NOT_SUPPORTED when it
+//   runs (remembered for the key), a workspace the device cannot hold (this
+//   call only), and tensors over 2^31 - 1 elements (the legacy API's limit).
 // - Math: CUDNN_FMA_MATH (plain FP32, no tensor cores) unless
 //   cuda_allow_tf32(), then CUDNN_DEFAULT_MATH (TF32 allowed); entries with
 //   CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION (FP32 rounded to FP16) never.
@@ -33,7 +36,9 @@
 //   plans by the pointers' alignment for the same reason).
 #include <array>
 #include <cstdint>
+#include <climits>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -180,6 +185,37 @@ template <class Choose> Choice cached_choice(const Key& key, const Choose& choos
   return c;
 }
 
+// cuDNN's legacy API takes tensors of at most 2^31 - 1 elements; larger ones
+// take the fallback.
+bool fits_cudnn(const ConvGeom& g) {
+  const int64_t limit = INT_MAX;
+  return g.N * g.H * g.W * g.C <= limit && g.N * g.P() * g.O <= limit && g.O * g.K() <= limit;
+}
+
+// The status of running the chosen algorithm. The _v7 heuristics may rank an
+// algorithm that then reports CUDNN_STATUS_NOT_SUPPORTED for these tensors:
+// the key is remembered as having no cuDNN algorithm (false: the fallback
+// runs, now and from then on). Any other failure throws.
+bool ran(cudnnStatus_t st, const Key& key, const std::string& what) {
+  if (st == CUDNN_STATUS_NOT_SUPPORTED) {
+    std::lock_guard<std::mutex> lock(cache_mutex());
+    cache()[key] = Choice{};
+    return false;
+  }
+  RETORT_CHECK(st == CUDNN_STATUS_SUCCESS, "cuDNN call failed with " << cudnnGetErrorString(st) << " for " << what);
+  return true;
+}
+
+// The algorithm's workspace, or null when the device has no room for it even
+// after the cache is emptied (the fallback runs this call instead).
+std::unique_ptr<Workspace> try_workspace(int device, size_t bytes) {
+  try {
+    return std::make_unique<Workspace>(device, bytes);
+  } catch (const Error&) {
+    return nullptr;
+  }
+}
+
 // The weight in cuDNN's filter layout [O, KH, KW, Cg], in a workspace.
 struct OhwiWeight {
   Workspace buffer;
@@ -188,13 +224,14 @@ struct OhwiWeight {
 };
 
 bool cudnn_forward(const ConvGeom& g, const float* x, const float* w, float* y, int device) {
-  if (!aligned16(x) || !aligned16(y)) return false;
+  if (!aligned16(x) || !aligned16(y) || !fits_cudnn(g)) return false;
   DeviceGuard guard(device);
   const cudnnHandle_t handle = context(device).cudnn;
   const bool tf32 = cuda_allow_tf32();
   const std::string what = describe(g, kForward);
   Descriptors d(g, tf32, what);
-  const Choice c = cached_choice(make_key(g, kForward, tf32, device), [&] {
+  const Key key = make_key(g, kForward, tf32, device);
+  const Choice c = cached_choice(key, [&] {
     int max = 0, count = 0;
     RETORT_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(handle, &max), what);
     std::vector<cudnnConvolutionFwdAlgoPerf_t> perfs(max);
@@ -213,23 +250,23 @@ bool cudnn_forward(const ConvGeom& g, const float* x, const float* w, float* y, 
   d.conv.set_math(c.math);
   OhwiWeight wr(g, device);
   conv_weight_to_ohwi(g, w, wr.data(), device);
-  Workspace ws(device, c.workspace);
+  const std::unique_ptr<Workspace> ws = try_workspace(device, c.workspace);
+  if (!ws) return false;
   const float alpha = 1.0f, beta = 0.0f;
-  RETORT_CUDNN_CHECK(cudnnConvolutionForward(handle, &alpha, d.x.get(), x, d.w.get(), wr.data(), d.conv.get(),
-                                             cudnnConvolutionFwdAlgo_t(c.algo), ws.data(), ws.size(), &beta,
-                                             d.y.get(), y),
-                     what << ", algorithm " << c.algo << ", workspace " << c.workspace << " bytes");
-  return true;
+  return ran(cudnnConvolutionForward(handle, &alpha, d.x.get(), x, d.w.get(), wr.data(), d.conv.get(),
+                                     cudnnConvolutionFwdAlgo_t(c.algo), ws->data(), ws->size(), &beta, d.y.get(), y),
+             key, what + ", cudnnConvolutionForward algorithm " + std::to_string(c.algo));
 }
 
 bool cudnn_backward_data(const ConvGeom& g, const float* dy, const float* w, float* dx, int device) {
-  if (!aligned16(dy) || !aligned16(dx)) return false;
+  if (!aligned16(dy) || !aligned16(dx) || !fits_cudnn(g)) return false;
   DeviceGuard guard(device);
   const cudnnHandle_t handle = context(device).cudnn;
   const bool tf32 = cuda_allow_tf32();
   const std::string what = describe(g, kBackwardData);
   Descriptors d(g, tf32, what);
-  const Choice c = cached_choice(make_key(g, kBackwardData, tf32, device), [&] {
+  const Key key = make_key(g, kBackwardData, tf32, device);
+  const Choice c = cached_choice(key, [&] {
     int max = 0, count = 0;
     RETORT_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(handle, &max), what);
     std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perfs(max);
@@ -248,23 +285,24 @@ bool cudnn_backward_data(const ConvGeom& g, const float* dy, const float* w, flo
   d.conv.set_math(c.math);
   OhwiWeight wr(g, device);
   conv_weight_to_ohwi(g, w, wr.data(), device);
-  Workspace ws(device, c.workspace);
+  const std::unique_ptr<Workspace> ws = try_workspace(device, c.workspace);
+  if (!ws) return false;
   const float alpha = 1.0f, beta = 0.0f;
-  RETORT_CUDNN_CHECK(cudnnConvolutionBackwardData(handle, &alpha, d.w.get(), wr.data(), d.y.get(), dy, d.conv.get(),
-                                                  cudnnConvolutionBwdDataAlgo_t(c.algo), ws.data(), ws.size(), &beta,
-                                                  d.x.get(), dx),
-                     what << ", algorithm " << c.algo << ", workspace " << c.workspace << " bytes");
-  return true;
+  return ran(cudnnConvolutionBackwardData(handle, &alpha, d.w.get(), wr.data(), d.y.get(), dy, d.conv.get(),
+                                          cudnnConvolutionBwdDataAlgo_t(c.algo), ws->data(), ws->size(), &beta,
+                                          d.x.get(), dx),
+             key, what + ", cudnnConvolutionBackwardData algorithm " + std::to_string(c.algo));
 }
 
 bool cudnn_backward_filter(const ConvGeom& g, const float* dy, const float* x, float* dw, int device) {
-  if (!aligned16(dy) || !aligned16(x)) return false;
+  if (!aligned16(dy) || !aligned16(x) || !fits_cudnn(g)) return false;
   DeviceGuard guard(device);
   const cudnnHandle_t handle = context(device).cudnn;
   const bool tf32 = cuda_allow_tf32();
   const std::string what = describe(g, kBackwardFilter);
   Descriptors d(g, tf32, what);
-  const Choice c = cached_choice(make_key(g, kBackwardFilter, tf32, device), [&] {
+  const Key key = make_key(g, kBackwardFilter, tf32, device);
+  const Choice c = cached_choice(key, [&] {
     int max = 0, count = 0;
     RETORT_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(handle, &max), what);
     std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perfs(max);
@@ -282,12 +320,14 @@ bool cudnn_backward_filter(const ConvGeom& g, const float* dy, const float* x, f
   if (!c.found) return false;
   d.conv.set_math(c.math);
   OhwiWeight dwr(g, device);  // the gradient in the filter layout, transposed back below
-  Workspace ws(device, c.workspace);
+  const std::unique_ptr<Workspace> ws = try_workspace(device, c.workspace);
+  if (!ws) return false;
   const float alpha = 1.0f, beta = 0.0f;
-  RETORT_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle, &alpha, d.x.get(), x, d.y.get(), dy, d.conv.get(),
-                                                    cudnnConvolutionBwdFilterAlgo_t(c.algo), ws.data(), ws.size(),
-                                                    &beta, d.w.get(), dwr.data()),
-                     what << ", algorithm " << c.algo << ", workspace " << c.workspace << " bytes");
+  if (!ran(cudnnConvolutionBackwardFilter(handle, &alpha, d.x.get(), x, d.y.get(), dy, d.conv.get(),
+                                          cudnnConvolutionBwdFilterAlgo_t(c.algo), ws->data(), ws->size(), &beta,
+                                          d.w.get(), dwr.data()),
+           key, what + ", cudnnConvolutionBackwardFilter algorithm " + std::to_string(c.algo)))
+    return false;
   conv_weight_from_ohwi(g, dwr.data(), dw, device);
   return true;
 }

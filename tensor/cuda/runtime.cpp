@@ -95,10 +95,13 @@ class CudaCachingAllocator final : public Allocator {
   void empty_cache() override {
     std::lock_guard<std::mutex> lock(mu_);
     DeviceGuard guard(device_);
+    // A block enters the cache when the host drops it, possibly while kernels
+    // (or, for pinned blocks, copies) queued earlier still use it.
+    RETORT_CUDA_CHECK(cudaDeviceSynchronize());
     for (auto& kv : free_)
       for (void* p : kv.second) {
-        if (pinned_) cudaFreeHost(p);
-        else cudaFree(p);
+        if (pinned_) RETORT_CUDA_CHECK(cudaFreeHost(p));
+        else RETORT_CUDA_CHECK(cudaFree(p));
         ++stats_.system_frees;
       }
     free_.clear();
@@ -187,6 +190,9 @@ void memcpy_d2d(void* dst, int dst_device, const void* src, int src_device, size
   } else {
     synchronize(src_device);  // the source's pending writes first
     RETORT_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device, src, src_device, nbytes, stream(dst_device)));
+    // The copy reads src from another device's stream; src may go back to its
+    // device's cache (and be rewritten there) as soon as the caller returns.
+    RETORT_CUDA_CHECK(cudaStreamSynchronize(stream(dst_device)));
   }
 }
 
