@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "tensor/cpu/conv_onednn.h"
 #include "tensor/cpu/gemm.h"
 #include "tensor/cpu/kernels.h"
 #include "tensor/ops.h"
@@ -150,6 +151,10 @@ const ConvCase kConvCases[] = {
     {"Stride3Kernel2NoTapPhases", 2, 17, 10, 11, 33, 2, 2, opts(3, 3, 0, 0), false},
     {"Pad3Kernel3Stride2", 1, 18, 6, 5, 17, 3, 3, opts(2, 2, 3, 3), true},
     {"Shortcut1x1Stride2Channels64", 2, 32, 8, 8, 64, 1, 1, opts(2, 2, 0, 0), false},
+    // oneDNN runs these on its Winograd kernel (AVX-512): odd extents that
+    // leave partial 4x4 output tiles, batch 3, 48 channels in.
+    {"Winograd48to32OddBatch3", 3, 48, 9, 7, 32, 3, 3, opts(1, 1, 1, 1), true},
+    {"Winograd64to64Batch1", 1, 64, 6, 10, 64, 3, 3, opts(1, 1, 1, 1), false},
 };
 
 // Selects a convolution backend and restores the previous one.
@@ -253,6 +258,27 @@ INSTANTIATE_TEST_SUITE_P(Cases, ConvReference,
                          [](const ::testing::TestParamInfo<std::tuple<ConvCase, const char*>>& info) {
                            return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param);
                          });
+
+// The 3x3 stride-1 convolutions of 32 channels or more run oneDNN's Winograd
+// kernel on a CPU that has it (the ConvReference cases above check its
+// numbers); the others, and narrower ones, its direct kernels.
+TEST(ConvBackend, OnednnRunsWinogradWhereItSuits) {
+  if (!cpu::conv_backend_available("onednn")) GTEST_SKIP() << "this build has no oneDNN";
+  if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")))
+    GTEST_SKIP() << "oneDNN's Winograd kernel needs AVX-512 (core)";
+  const auto geom = [](int64_t C, int64_t O, int64_t K, int64_t S) {
+    const int64_t H = 9, W = 7, P = K / 2;
+    return ConvGeom{2, H, W, C, O, K, K, S, S, P, P, 1, 1, 1, (H + 2 * P - K) / S + 1, (W + 2 * P - K) / S + 1};
+  };
+  using cpu::onednn::Pass;
+  for (Pass p : {Pass::forward, Pass::backward_input, Pass::backward_weight}) {
+    EXPECT_NE(cpu::onednn::kernel_name(p, geom(48, 32, 3, 1), false).find("wino"), std::string::npos);
+    EXPECT_EQ(cpu::onednn::kernel_name(p, geom(16, 16, 3, 1), false).find("wino"), std::string::npos);
+    EXPECT_EQ(cpu::onednn::kernel_name(p, geom(48, 32, 3, 2), false).find("wino"), std::string::npos);
+    EXPECT_EQ(cpu::onednn::kernel_name(p, geom(48, 32, 1, 1), false).find("wino"), std::string::npos);
+  }
+}
 
 TEST(ConvBackend, UnknownNameIsAnErrorAndChangesNothing) {
   const std::string before = cpu::conv_backend();
