@@ -2,6 +2,7 @@
 // over rows, with one double accumulator row per thread chunk, combined in a
 // fixed order.
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "tensor/cpu/kernels.h"
@@ -31,27 +32,50 @@ std::vector<double> reduce_rows(int64_t M, int64_t width, const Fn& fn) {
 
 // The row loops below are the hot part; they are compiled for AVX2 and
 // AVX-512 as well (simd.h). Double accumulators keep the sums of a whole batch
-// (up to millions of rows) exact to float precision.
+// (up to millions of rows) exact to float precision. The reductions walk the
+// rows once per block of kLanes channels with that block's accumulators in
+// local arrays the compiler keeps in registers: accumulating into acc[] in
+// memory row after row made every row wait on the previous row's store (3-4x
+// slower than reading the data; bench/RESULTS.md).
+constexpr int64_t kLanes = 16;
 
 // acc[c] += sum x over rows [lo, hi).
 RETORT_SIMD_CLONES
 void sum_rows(const float* x, int64_t lo, int64_t hi, int64_t C, double* acc) {
-  for (int64_t r = lo; r < hi; ++r) {
-    const float* xr = x + r * C;
-    for (int64_t c = 0; c < C; ++c) acc[c] += xr[c];
+  int64_t c0 = 0;
+  for (; c0 + kLanes <= C; c0 += kLanes) {
+    double a[kLanes] = {};
+    for (int64_t r = lo; r < hi; ++r) {
+      const float* xr = x + r * C + c0;
+      for (int64_t c = 0; c < kLanes; ++c) a[c] += xr[c];
+    }
+    for (int64_t c = 0; c < kLanes; ++c) acc[c0 + c] += a[c];
   }
+  for (int64_t r = lo; r < hi; ++r)  // the channels past the last whole block
+    for (int64_t c = c0; c < C; ++c) acc[c] += x[r * C + c];
 }
 
 // acc[c] += sum (x - mean[c])^2 over rows [lo, hi).
 RETORT_SIMD_CLONES
 void centered_square_rows(const float* x, const double* mean, int64_t lo, int64_t hi, int64_t C, double* acc) {
-  for (int64_t r = lo; r < hi; ++r) {
-    const float* xr = x + r * C;
-    for (int64_t c = 0; c < C; ++c) {
-      const double d = xr[c] - mean[c];
+  int64_t c0 = 0;
+  for (; c0 + kLanes <= C; c0 += kLanes) {
+    double a[kLanes] = {}, m[kLanes];
+    for (int64_t c = 0; c < kLanes; ++c) m[c] = mean[c0 + c];
+    for (int64_t r = lo; r < hi; ++r) {
+      const float* xr = x + r * C + c0;
+      for (int64_t c = 0; c < kLanes; ++c) {
+        const double d = xr[c] - m[c];
+        a[c] += d * d;
+      }
+    }
+    for (int64_t c = 0; c < kLanes; ++c) acc[c0 + c] += a[c];
+  }
+  for (int64_t r = lo; r < hi; ++r)
+    for (int64_t c = c0; c < C; ++c) {
+      const double d = x[r * C + c] - mean[c];
       acc[c] += d * d;
     }
-  }
 }
 
 RETORT_SIMD_CLONES
@@ -92,24 +116,55 @@ inline const float* masked_grad(const float* dy, const float* relu_y, int64_t at
   return buf;
 }
 
+// Eight lanes as GCC/Clang vector types: the ReLU mask of the gradient
+// moments below is a select, which the auto-vectoriser left scalar (with a
+// branch per lane) inside a register-blocked loop; written with these types
+// it is a compare and a blend in every clone.
+typedef float Floats8 __attribute__((vector_size(32)));
+typedef double Doubles8 __attribute__((vector_size(64)));
+
+// Through memory, not by value: a 32-byte vector passed by value changes the
+// ABI between the clones (-Wpsabi).
+#define RETORT_LOAD8(v, p) std::memcpy(&(v), (p), sizeof(Floats8))
+
+// acc[c] += sum dy', acc[C + c] += sum dy' (x - mean[c]) over rows [lo, hi),
+// dy' being dy masked by ReLU (fn::ReluBackward: 0 where y <= 0) when relu_y
+// is given.
 RETORT_SIMD_CLONES
 void grad_moment_rows(const float* dy, const float* x, const float* mean, const float* relu_y, int64_t lo, int64_t hi,
                       int64_t C, double* acc) {
-  float buf[kChannelBlock];
-  for (int64_t r = lo; r < hi; ++r)
-    for (int64_t c0 = 0; c0 < C; c0 += kChannelBlock) {
-      const int64_t n = std::min(kChannelBlock, C - c0);
-      const float* __restrict d = masked_grad(dy, relu_y, r * C + c0, n, buf);
-      const float* __restrict xr = x + r * C + c0;
-      const float* __restrict m = mean + c0;
-      double* __restrict sum_dy = acc + c0;
-      double* __restrict sum_dy_xmu = acc + C + c0;
-      for (int64_t c = 0; c < n; ++c) {
-        sum_dy[c] += d[c];
-        sum_dy_xmu[c] += static_cast<double>(d[c]) * (xr[c] - m[c]);
+  constexpr int64_t kWidth = 8;
+  int64_t c0 = 0;
+  for (; c0 + kWidth <= C; c0 += kWidth) {
+    Doubles8 sum_dy = {}, sum_dy_xmu = {};
+    Floats8 m, d, y, xr;
+    const Floats8 zero = {};
+    RETORT_LOAD8(m, mean + c0);
+    for (int64_t r = lo; r < hi; ++r) {
+      const int64_t at = r * C + c0;
+      RETORT_LOAD8(d, dy + at);
+      if (relu_y != nullptr) {
+        RETORT_LOAD8(y, relu_y + at);
+        d = y <= zero ? zero : d;
       }
+      RETORT_LOAD8(xr, x + at);
+      const Doubles8 dd = __builtin_convertvector(d, Doubles8);
+      sum_dy += dd;
+      sum_dy_xmu += dd * __builtin_convertvector(xr - m, Doubles8);
+    }
+    for (int64_t c = 0; c < kWidth; ++c) {
+      acc[c0 + c] += sum_dy[c];
+      acc[C + c0 + c] += sum_dy_xmu[c];
+    }
+  }
+  for (int64_t r = lo; r < hi; ++r)  // the channels past the last whole block
+    for (int64_t c = c0; c < C; ++c) {
+      const float d = relu_y != nullptr ? fn::ReluBackward{}(dy[r * C + c], relu_y[r * C + c]) : dy[r * C + c];
+      acc[c] += d;
+      acc[C + c] += static_cast<double>(d) * (x[r * C + c] - mean[c]);
     }
 }
+#undef RETORT_LOAD8
 
 RETORT_SIMD_CLONES
 void input_grad_rows(const float* dy, const float* x, const float* mean, const float* k, const float* mean_dy,
