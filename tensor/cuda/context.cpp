@@ -6,6 +6,7 @@
 #include <mutex>
 #include <vector>
 
+#include "tensor/cuda/cublas_api.h"
 #include "tensor/cuda/runtime.h"
 
 namespace retort {
@@ -19,10 +20,10 @@ std::unique_ptr<Context> create_context(int device) {
   // A blocking stream: it also orders against the legacy default stream, which
   // cudaMemcpy and any library call without a stream use.
   RETORT_CUDA_CHECK(cudaStreamCreate(&ctx->stream));
-  RETORT_CUBLAS_CHECK(cublasCreate(&ctx->cublas), "cuda:" << device);
-  RETORT_CUBLAS_CHECK(cublasSetStream(ctx->cublas, ctx->stream), "cuda:" << device);
+  RETORT_CUBLAS_CHECK(cublas::create(&ctx->cublas), "cuda:" << device);
+  RETORT_CUBLAS_CHECK(cublas::set_stream(ctx->cublas, ctx->stream), "cuda:" << device);
   // FP32 GEMMs stay FP32 (no TF32) unless --allow-tf32; set per call in gemm.
-  RETORT_CUBLAS_CHECK(cublasSetMathMode(ctx->cublas, CUBLAS_DEFAULT_MATH), "cuda:" << device);
+  RETORT_CUBLAS_CHECK(cublas::set_math_mode(ctx->cublas, CUBLAS_DEFAULT_MATH), "cuda:" << device);
 #ifdef RETORT_WITH_CUDNN
   RETORT_CUDNN_CHECK(cudnnCreate(&ctx->cudnn), "cuda:" << device);
   RETORT_CUDNN_CHECK(cudnnSetStream(ctx->cudnn, ctx->stream), "cuda:" << device);

@@ -10,6 +10,7 @@
 
 #include "tensor/cuda/check.h"
 #include "tensor/cuda/context.h"
+#include "tensor/cuda/cublas_api.h"
 #include "tensor/device.h"
 #include "tensor/error.h"
 
@@ -49,9 +50,9 @@ void gemm(const cpu::GemmArgs& g, int device) {
   // keeps FP32 GEMMs in FP32; CUBLAS_TF32_TENSOR_OP_MATH lets cuBLAS use TF32
   // tensor cores (what PyTorch does with allow_tf32).
   const cublasMath_t math = cuda_allow_tf32() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
-  RETORT_CUBLAS_CHECK(cublasSetMathMode(handle, math), "cuda:" << device);
+  RETORT_CUBLAS_CHECK(cublas::set_math_mode(handle, math), "cuda:" << device);
   // alpha and beta are host scalars (the handle's default pointer mode).
-  RETORT_CUBLAS_CHECK(cublasSgemm(handle, g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+  RETORT_CUBLAS_CHECK(cublas::sgemm(handle, g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
                                   m, n, k, &g.alpha, g.B, ldb, g.A, lda, &g.beta, g.C, ldc),
                       "row-major C [" << g.M << ", " << g.N << "] = op(A) op(B), K " << g.K << ", trans_a "
                                       << g.trans_a << ", trans_b " << g.trans_b << ", lda " << g.lda << ", ldb "

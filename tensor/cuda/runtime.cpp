@@ -9,6 +9,7 @@
 
 #include "tensor/cuda/check.h"
 #include "tensor/cuda/context.h"
+#include "tensor/cuda/cublas_api.h"
 
 namespace retort {
 namespace cuda {
@@ -208,9 +209,9 @@ std::string library_versions() {
   int runtime = 0;
   RETORT_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
   int major = 0, minor = 0, patch = 0;
-  RETORT_CUBLAS_CHECK(cublasGetProperty(MAJOR_VERSION, &major), "cuBLAS version");
-  RETORT_CUBLAS_CHECK(cublasGetProperty(MINOR_VERSION, &minor), "cuBLAS version");
-  RETORT_CUBLAS_CHECK(cublasGetProperty(PATCH_LEVEL, &patch), "cuBLAS version");
+  RETORT_CUBLAS_CHECK(cublas::get_property(MAJOR_VERSION, &major), "cuBLAS version");
+  RETORT_CUBLAS_CHECK(cublas::get_property(MINOR_VERSION, &minor), "cuBLAS version");
+  RETORT_CUBLAS_CHECK(cublas::get_property(PATCH_LEVEL, &patch), "cuBLAS version");
   std::string v = "CUDA runtime " + std::to_string(runtime / 1000) + "." + std::to_string(runtime % 1000 / 10) +
                   ", cuBLAS " + std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 #ifdef RETORT_WITH_CUDNN

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "distill/objective.h"
+#include "tensor/device.h"
 #include "tensor/ops.h"
 #include "tests/testing.h"
 #include "tools/selftest.h"
@@ -81,6 +82,22 @@ TEST(Selftest, WithoutAGpuEveryDeviceCommandSaysSoInOneLine) {
   EXPECT_TRUE(failed_with(run_retort("loss --method kd --student x --teacher y --device cuda"), {why}));
   EXPECT_TRUE(failed_with(run_retort("train --device cuda --epochs 1 --out /nonexistent-dir/runs"), {why}));
   EXPECT_TRUE(failed_with(run_retort("data synthetic --bench 1 --device cuda"), {why}));
+}
+
+// cuBLAS is loaded on first use, not linked: a CPU run of a CUDA build does
+// not map it (linking it cost every process 150 MiB of resident memory), and
+// `retort info` loads it to print its version.
+TEST(CudaBuild, CublasLoadsOnlyWhenUsed) {
+  if (!cuda_compiled()) GTEST_SKIP() << "no CUDA backend in this build";
+  const testing::CliRun cpu = run_retort("bench --model resnet8 --mode infer --batch 1 --threads 1 --iters 1 "
+                                         "--repeats 1 --device cpu --json");
+  ASSERT_EQ(cpu.status, 0) << cpu.err;
+  const size_t at = cpu.out.find("\"peak_rss_mib\":");
+  ASSERT_NE(at, std::string::npos) << cpu.out;
+  EXPECT_LT(std::stod(cpu.out.substr(at + 15)), 100.0) << cpu.out;  // 17 MiB here; 167 with cuBLAS linked
+  const testing::CliRun info = run_retort("info");
+  ASSERT_EQ(info.status, 0) << info.err;
+  EXPECT_NE(info.out.find(", cuBLAS 1"), std::string::npos) << info.out;
 }
 
 }  // namespace
