@@ -146,7 +146,10 @@ TEST(BatchNorm, HandComputedTwoSteps) {
 }
 
 TEST(BatchNorm, TrainingForwardAndRunningStatsAgainstReference) {
-  for (const Shape& s : {Shape{2, 3, 3, 4}, Shape{8, 16, 16, 8}, Shape{5, 3}, Shape{2, 1, 1, 7}}) {
+  // C = 24, 64 and 100 run the CPU's groups of 3 and 8 blocks of 8 channels, and 8 + 4 blocks
+  // and a scalar tail of 4.
+  for (const Shape& s : {Shape{2, 3, 3, 4}, Shape{8, 16, 16, 8}, Shape{5, 3}, Shape{2, 1, 1, 7}, Shape{3, 4, 4, 24},
+                         Shape{2, 5, 5, 64}, Shape{2, 3, 4, 100}}) {
     SCOPED_TRACE(s.str());
     const int64_t C = s[s.ndim() - 1];
     const Tensor x = batch(s, 3);
@@ -247,7 +250,8 @@ TEST(BatchNorm, ReferenceAdjointsMatchFiniteDifferences) {
 }
 
 TEST(BatchNorm, TrainingBackwardAgainstReference) {
-  for (const Shape& s : {Shape{2, 3, 3, 4}, Shape{8, 16, 16, 8}, Shape{2, 3}}) {
+  for (const Shape& s : {Shape{2, 3, 3, 4}, Shape{8, 16, 16, 8}, Shape{2, 3}, Shape{3, 4, 4, 24}, Shape{2, 5, 5, 64},
+                         Shape{2, 3, 4, 100}}) {
     SCOPED_TRACE(s.str());
     const int64_t C = s[s.ndim() - 1];
     const Tensor x = batch(s, 31);

@@ -176,7 +176,9 @@ ops::BatchNormGrads bn_backward_replay(const std::vector<float>& dy, const std::
 }
 
 TEST(KernelBodies, BatchNormTrainAndBackwardMatchTheCpu) {
-  for (const Shape& shape : {Shape{1, 3, 5, 7}, Shape{2, 9, 9, 3}, Shape{5, 1, 1, 17}}) {
+  // C = 40 and 100: groups of 5 and of 8 + 4 blocks of 8 channels in the CPU's row loops.
+  for (const Shape& shape : {Shape{1, 3, 5, 7}, Shape{2, 9, 9, 3}, Shape{5, 1, 1, 17}, Shape{3, 3, 3, 40},
+                             Shape{2, 4, 4, 100}}) {
     for (bool relu : {false, true}) {
       const int64_t C = shape[3], M = shape.numel() / C;
       Tensor x = random_tensor(shape, 21, 2.0f);
