@@ -125,6 +125,16 @@ Variable relu(const Variable& x) {
   });
 }
 
+Variable add_relu(const Variable& a, const Variable& b) {
+  const Tensor y = ops::add_relu(a.value(), b.value());
+  if (!needs_graph({a, b})) return Variable(y);
+  SavedTensor sy(y);
+  return record("AddReluBackward", {a, b}, y, [sy](const Grads& g, const Node& n) {
+    const Tensor d = ops::relu_backward(g[0], sy.get("AddReluBackward"));
+    return Grads{n.needs_input_grad(0) ? d : Tensor(), n.needs_input_grad(1) ? d : Tensor()};
+  });
+}
+
 Variable relu6(const Variable& x) {
   const Tensor y = ops::relu6(x.value());
   if (!needs_graph({x})) return Variable(y);

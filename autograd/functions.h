@@ -26,6 +26,9 @@ Variable sqrt(const Variable& x);
 Variable abs(const Variable& x);  // gradient sign(x), 0 at 0
 Variable relu(const Variable& x);
 Variable relu6(const Variable& x);
+// relu(a + b) for a and b of one shape: the values and gradients of relu(add(a, b)) in one pass
+// forward (a residual block's end).
+Variable add_relu(const Variable& a, const Variable& b);
 Variable sigmoid(const Variable& x);
 Variable tanh(const Variable& x);
 Variable square(const Variable& x);

@@ -83,6 +83,9 @@ Tensor div(const Tensor& a, const Tensor& b);
 Tensor maximum(const Tensor& a, const Tensor& b);
 // requires broadcastable f32; ensures the smaller of a, b (NaN propagates).
 Tensor minimum(const Tensor& a, const Tensor& b);
+// requires f32 a, b of one shape; ensures relu(a + b), bit for bit relu(add(a, b)) in one pass (a
+// residual block's sum and ReLU).
+Tensor add_relu(const Tensor& a, const Tensor& b);
 // requires dy, y same shape (y = relu output); ensures dy where y > 0, else 0.
 Tensor relu_backward(const Tensor& dy, const Tensor& y);
 // requires dy, x same shape (x = relu6 input); ensures dy where 0 < x < 6, else 0.

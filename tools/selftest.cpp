@@ -65,13 +65,14 @@ void add_tensor_checks(std::vector<Check>& checks) {
                                                  ops::relu6(ops::mul_scalar(x, 4.0f)), ops::clamp(x, -0.5f, 0.5f),
                                                  ops::pow_scalar(pos, 1.5f)};
                     }});
-  checks.push_back({"binary and broadcast (add sub mul div max min)", 1e-6, 1e-5, [=](const Device& d) {
+  checks.push_back({"binary and broadcast (add sub mul div max min add_relu)", 1e-6, 1e-5, [=](const Device& d) {
                       const Tensor a = randn_on(s, 6, d), b = ops::add_scalar(ops::abs(randn_on(s, 7, d)), 0.5f);
                       const Tensor row = randn_on({7}, 8, d);
                       Tensor acc = a.clone();
                       ops::add_(acc, row, 0.5f);
                       return std::vector<Tensor>{ops::add(a, b), ops::sub(a, b),     ops::mul(a, b),    ops::div(a, b),
-                                                 ops::maximum(a, b), ops::minimum(a, b), ops::mul(a, row), acc};
+                                                 ops::maximum(a, b), ops::minimum(a, b), ops::mul(a, row), acc,
+                                                 ops::add_relu(a, ops::neg(b))};
                     }});
   checks.push_back({"activation backwards (relu relu6 sigmoid tanh)", 1e-6, 1e-5, [=](const Device& d) {
                       const Tensor x = randn_on(s, 9, d), dy = randn_on(s, 10, d);

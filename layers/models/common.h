@@ -2,7 +2,9 @@
 // (MODELS.md section 1.4) applied over a module tree, the global-mean head and
 // batch norm without running-statistics updates (for taps).
 #pragma once
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "layers/init.h"
 #include "layers/layers.h"
@@ -63,6 +65,23 @@ inline Variable batch_norm_no_update(BatchNorm2d& bn, const Variable& x) {
   if (!bn.is_training()) return bn(x);
   Tensor mean = bn.running_mean->clone(), var = bn.running_var->clone();
   return autograd::batch_norm(x, bn.weight, bn.bias, mean, var, true, bn.momentum, bn.eps);
+}
+
+// relu(branch + shortcut) at a residual block's end. The sum before the ReLU is
+// made only when asked for (the "preact" taps of feature distillation);
+// otherwise one fused pass writes the output.
+inline Variable residual_relu(const Variable& branch, const Variable& shortcut, Variable* preact) {
+  if (preact == nullptr) return autograd::add_relu(branch, shortcut);
+  *preact = autograd::add(branch, shortcut);
+  return autograd::relu(*preact);
+}
+
+// Runs one stage's blocks (forward_preact(x, preact)); only the last block is
+// asked for its pre-activation, and only when preact is given.
+template <class Block>
+Variable run_stage(const std::vector<std::shared_ptr<Block>>& blocks, Variable h, Variable* preact) {
+  for (size_t i = 0; i < blocks.size(); ++i) h = blocks[i]->forward_preact(h, i + 1 == blocks.size() ? preact : nullptr);
+  return h;
 }
 
 }  // namespace layers

@@ -1,5 +1,7 @@
 #include "layers/models/resnet_blocks.h"
 
+#include "layers/models/common.h"
+
 namespace retort {
 namespace layers {
 
@@ -19,10 +21,9 @@ BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, const std::st
 }
 
 Variable BasicBlock::forward_preact(const Variable& x, Variable* preact) {
-  Variable h = bn1->forward_relu((*conv1)(x));
-  h = autograd::add((*bn2)((*conv2)(h)), shortcut(x));
-  if (preact) *preact = h;
-  return autograd::relu(h);
+  const Variable h = bn1->forward_relu((*conv1)(x));
+  const Variable branch = (*bn2)((*conv2)(h));
+  return residual_relu(branch, shortcut(x), preact);
 }
 
 Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, const std::string& shortcut_name, Generator& gen) {
@@ -38,9 +39,8 @@ Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, const std::st
 Variable Bottleneck::forward_preact(const Variable& x, Variable* preact) {
   Variable h = bn1->forward_relu((*conv1)(x));
   h = bn2->forward_relu((*conv2)(h));
-  h = autograd::add((*bn3)((*conv3)(h)), shortcut(x));
-  if (preact) *preact = h;
-  return autograd::relu(h);
+  const Variable branch = (*bn3)((*conv3)(h));
+  return residual_relu(branch, shortcut(x), preact);
 }
 
 }  // namespace layers

@@ -1,6 +1,7 @@
 #include "layers/models/resnet_cifar.h"
 
 #include "layers/init.h"
+#include "layers/models/common.h"
 #include "layers/models/resnet_blocks.h"
 
 namespace retort {
@@ -46,7 +47,7 @@ class ResNetCifar : public Model {
     if (taps) taps->add("f0", h);
     for (int s = 0; s < 3; ++s) {
       Variable pre;
-      for (auto& b : blocks[s]) h = b->forward_preact(h, &pre);
+      h = run_stage(blocks[s], h, taps ? &pre : nullptr);
       if (taps) {
         taps->add("f" + std::to_string(s + 1), h);
         taps->add("preact" + std::to_string(s + 1), pre);

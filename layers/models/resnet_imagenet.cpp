@@ -50,7 +50,7 @@ class ResNetImageNet : public Model {
     h = autograd::max_pool2d(h, ops::Pool2dOptions::make(3, 2, 1));
     for (int s = 0; s < 4; ++s) {
       Variable pre;
-      for (auto& b : blocks[s]) h = b->forward_preact(h, &pre);
+      h = run_stage(blocks[s], h, taps ? &pre : nullptr);
       if (taps) {
         taps->add("f" + std::to_string(s + 1), h);
         taps->add("preact" + std::to_string(s + 1), pre);

@@ -48,7 +48,7 @@ class ResNetKuangliu : public Model {
     if (taps) taps->add("f0", h);
     for (int s = 0; s < 4; ++s) {
       Variable pre;
-      for (auto& b : blocks[s]) h = b->forward_preact(h, &pre);
+      h = run_stage(blocks[s], h, taps ? &pre : nullptr);
       if (taps) {
         taps->add("f" + std::to_string(s + 1), h);
         taps->add("preact" + std::to_string(s + 1), pre);

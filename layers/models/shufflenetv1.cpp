@@ -26,11 +26,10 @@ Variable ShuffleV1Unit::forward_preact(const Variable& x, Variable* preact) {
     // PyTorch's AvgPool2d(3, stride=2, padding=1): the zero padding counts in the divisor (always 9).
     const auto pool = ops::Pool2dOptions::make(3, 2, 1, /*ceil_mode=*/false, /*count_include_pad=*/true);
     h = autograd::cat({h, autograd::avg_pool2d(x, pool)}, 3);
-  } else {
-    h = autograd::add(h, x);
+    if (preact) *preact = h;
+    return autograd::relu(h);
   }
-  if (preact) *preact = h;
-  return autograd::relu(h);
+  return residual_relu(h, x, preact);
 }
 
 namespace {
@@ -67,7 +66,7 @@ class ShuffleNetV1 : public Model {
     if (taps) taps->add("f0", h);
     for (int s = 0; s < 3; ++s) {
       Variable pre;
-      for (auto& u : units[s]) h = u->forward_preact(h, &pre);
+      h = run_stage(units[s], h, taps ? &pre : nullptr);
       if (taps) {
         taps->add("f" + std::to_string(s + 1), h);
         taps->add("preact" + std::to_string(s + 1), pre);

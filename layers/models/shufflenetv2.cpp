@@ -93,7 +93,7 @@ class ShuffleNetV2 : public Model {
     for (int s = 0; s < 3; ++s) {
       Variable pre;
       h = (*down[s])(h);
-      for (auto& b : blocks[s]) h = b->forward_preact(h, &pre);
+      h = run_stage(blocks[s], h, taps ? &pre : nullptr);
       if (taps) {
         taps->add("f" + std::to_string(s + 1), h);
         taps->add("preact" + std::to_string(s + 1), pre);

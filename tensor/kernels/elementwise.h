@@ -24,6 +24,8 @@ enum class BinaryOp : uint8_t {
   Relu6Backward,    // saved = input: dy where 0 < x < 6
   SigmoidBackward,  // saved = output: dy * y * (1 - y)
   TanhBackward,     // saved = output: dy * (1 - y^2)
+  // Fused, same shapes only:
+  AddRelu,  // relu(a + b): a residual sum and its ReLU in one pass
 };
 
 namespace fn {
@@ -63,6 +65,8 @@ struct Maximum {
 struct Minimum {
   RETORT_HD float operator()(float a, float b) const { return (a < b || a != a) ? a : b; }
 };
+// The bits of Relu after Add: the same two float operations.
+struct AddRelu { RETORT_HD float operator()(float a, float b) const { return Relu{}(a + b); } };
 struct ReluBackward {
   RETORT_HD float operator()(float dy, float y) const { return y <= 0.0f ? 0.0f : dy; }
 };
@@ -115,6 +119,7 @@ void visit_binary(BinaryOp op, Visit&& visit) {
     case BinaryOp::Relu6Backward: return visit(fn::Relu6Backward{});
     case BinaryOp::SigmoidBackward: return visit(fn::SigmoidBackward{});
     case BinaryOp::TanhBackward: return visit(fn::TanhBackward{});
+    case BinaryOp::AddRelu: return visit(fn::AddRelu{});
   }
 }
 

@@ -15,7 +15,7 @@ const char* unary_op_name(UnaryOp op) {
 
 const char* binary_op_name(BinaryOp op) {
   static const char* names[] = {"add", "sub", "mul", "div", "maximum", "minimum", "relu_backward",
-                                "relu6_backward", "sigmoid_backward", "tanh_backward"};
+                                "relu6_backward", "sigmoid_backward", "tanh_backward", "add_relu"};
   return names[static_cast<int>(op)];
 }
 
@@ -123,6 +123,7 @@ Tensor relu_backward(const Tensor& dy, const Tensor& y) { return binary(BinaryOp
 Tensor relu6_backward(const Tensor& dy, const Tensor& x) { return binary(BinaryOp::Relu6Backward, dy, x); }
 Tensor sigmoid_backward(const Tensor& dy, const Tensor& y) { return binary(BinaryOp::SigmoidBackward, dy, y); }
 Tensor tanh_backward(const Tensor& dy, const Tensor& y) { return binary(BinaryOp::TanhBackward, dy, y); }
+Tensor add_relu(const Tensor& a, const Tensor& b) { return binary(BinaryOp::AddRelu, a, b); }
 
 void add_(Tensor& a, const Tensor& b, float alpha) {
   RETORT_PROFILE_OP("add_");

@@ -307,6 +307,35 @@ TEST(FunctionGrads, BatchNormReluEqualsBatchNormThenRelu) {
   }
 }
 
+// relu(a + b) fused: its gradients by central differences, and the bits of the
+// add-then-relu pair it replaces (values and both gradients).
+TEST(FunctionGrads, AddReluEqualsAddThenRelu) {
+  const Shape s{3, 4, 5};
+  const Tensor a0 = random_tensor(s, 50, 2.0f), b0 = random_tensor(s, 51, 2.0f), w = random_tensor(s, 52);
+  EXPECT_TRUE(grad_check([](const Vars& v) { return ag::add_relu(v[0], v[1]); }, {a0, b0}));
+  Tensor y[2], da[2], db[2];
+  for (int fused = 0; fused < 2; ++fused) {
+    Variable a(a0.clone(), true), b(b0.clone(), true);
+    const Variable out = fused ? ag::add_relu(a, b) : ag::relu(ag::add(a, b));
+    ag::sum(ag::mul(out, Variable(w))).backward();
+    y[fused] = out.value();
+    da[fused] = a.grad();
+    db[fused] = b.grad();
+  }
+  const std::vector<float> yv = y[1].to_vector<float>();
+  const auto clipped = std::count(yv.begin(), yv.end(), 0.0f);
+  EXPECT_GT(clipped, static_cast<long>(yv.size() / 10));
+  EXPECT_LT(clipped, static_cast<long>(9 * yv.size() / 10));
+  EXPECT_EQ(yv, y[0].to_vector<float>());
+  EXPECT_EQ(da[1].to_vector<float>(), da[0].to_vector<float>());
+  EXPECT_EQ(db[1].to_vector<float>(), db[0].to_vector<float>());
+  // Only the operand that needs a gradient gets one.
+  Variable a(a0.clone(), true), c(b0.clone(), false);
+  ag::sum(ag::add_relu(a, c)).backward();
+  EXPECT_TRUE(a.grad().defined());
+  EXPECT_FALSE(c.grad().defined());
+}
+
 TEST(FunctionGrads, BatchNormTrainingUpdatesRunningStatsOnce) {
   Tensor rm = zeros(Shape{2}), rv = ones(Shape{2});
   Variable x(from_vector<float>({1, 0, 3, 0}, Shape{2, 2}), true);

@@ -336,6 +336,28 @@ TEST(Binary, BackwardHelpersAgainstReference) {
   EXPECT_THROW(ops::tanh_backward(zeros(Shape{1}), zeros(Shape{3})), Error);
 }
 
+// relu(a + b) in one pass: hand values (a sum of exactly 0 stays 0, NaN passes
+// as in relu), the bits of relu(add(a, b)) at a parallel length, and one shape only.
+TEST(Binary, AddReluIsReluOfTheSum) {
+  const float nan = std::nanf("");
+  const Tensor a = from_vector<float>({1, -2, 3, -8, 2.5f, nan}, Shape{6});
+  const Tensor b = from_vector<float>({4, 1, -6, 8, -0.5f, 1}, Shape{6});
+  const std::vector<float> y = ops::add_relu(a, b).to_vector<float>();
+  const std::vector<float> expected{5, 0, 0, 0, 2, 0};
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(y[i], expected[i]) << i;
+  EXPECT_TRUE(std::isnan(y[5]));
+
+  const Tensor p = testing::random_tensor(Shape{64, 33, 17}, 5), q = testing::random_tensor(Shape{64, 33, 17}, 6);
+  EXPECT_EQ(ops::add_relu(p, q).to_vector<float>(), ops::relu(ops::add(p, q)).to_vector<float>());
+  try {
+    ops::add_relu(zeros(Shape{2, 3}), zeros(Shape{3}));
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("add_relu"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("[2, 3]"), std::string::npos) << e.message();
+  }
+}
+
 TEST(Binary, ErrorsForBadShapesAndDtypes) {
   EXPECT_THROW(ops::add(zeros(Shape{2, 3}), zeros(Shape{4})), Error);
   EXPECT_THROW(ops::mul(zeros(Shape{2, 3}), zeros(Shape{3, 2})), Error);

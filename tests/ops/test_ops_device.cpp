@@ -169,6 +169,7 @@ TEST_P(OpsOnDevice, ElementwiseCopyAndCast) {
   EXPECT_CLOSE(back(ops::add(on(a), on(b))), ops::add(a, b), 0.0, 0.0);
   EXPECT_CLOSE(back(ops::mul(on(b), on(b))), ops::mul(b, b), 0.0, 0.0);
   EXPECT_CLOSE(back(ops::relu(on(b))), ops::relu(b), 0.0, 0.0);
+  EXPECT_CLOSE(back(ops::add_relu(on(b), on(ops::mul(b, b)))), ops::add_relu(b, ops::mul(b, b)), 0.0, 0.0);
   EXPECT_CLOSE(back(ops::exp(on(b))), ops::exp(b), 1e-6, 1e-6);
   const Tensor t = b.transpose(0, 2);
   EXPECT_CLOSE(back(on(t).contiguous()), t.contiguous(), 0.0, 0.0);
