@@ -175,7 +175,7 @@ TEST(BatchNorm, TrainingForwardAndRunningStatsAgainstReference) {
 }
 
 TEST(BatchNorm, LargeMeanSmallSpread) {
-  // |mean| >> std: the variance must not cancel away (two-pass, double).
+  // |mean| >> std: the variance must not cancel away (sums around a pivot, in double).
   const Tensor x = batch(Shape{4, 8, 8, 3}, 9, 1000.0);
   const int64_t C = 3;
   const Tensor gamma = ones(Shape{C}), beta = zeros(Shape{C});
@@ -191,6 +191,23 @@ TEST(BatchNorm, LargeMeanSmallSpread) {
   double cond = 0.0;
   for (size_t i = 0; i < xd.size(); ++i) cond = std::max(cond, std::fabs(xd[i]) * r.invstd[i % C]);
   EXPECT_CLOSE(o.y, r.y, 4 * 6e-8 * cond, 1e-5);
+}
+
+// The statistics are sums around the first row's value. Here that value is an
+// outlier, about 100 (channel 0) and 500 (channel 1) of the other values'
+// standard deviations off their mean of 1000: mean and variance still match the
+// double reference to float precision.
+TEST(BatchNorm, FirstRowFarFromTheMean) {
+  Tensor x = batch(Shape{16, 16, 16, 2}, 10, 1000.0);
+  x.data<float>()[0] += 63.0f;
+  x.data<float>()[1] -= 200.0f;
+  const int64_t C = 2;
+  Tensor rm = zeros(Shape{C}), rv = ones(Shape{C});
+  const Ref r = ref_train_forward(to_doubles(x), {1, 1}, {0, 0}, C, 1e-5);
+  const ops::BatchNormOutput o = ops::batch_norm_train(x, ones(Shape{C}), zeros(Shape{C}), rm, rv, 0.1, 1e-5);
+  EXPECT_CLOSE(o.save_mean, r.mean, 0.0, 1e-7);
+  EXPECT_CLOSE(o.save_invstd, r.invstd, 0.0, 1e-7);
+  EXPECT_CLOSE(rv, {0.9 + 0.1 * r.var_b[0] * r.M / (r.M - 1), 0.9 + 0.1 * r.var_b[1] * r.M / (r.M - 1)}, 0.0, 1e-7);
 }
 
 TEST(BatchNorm, EvalForwardAgainstReference) {
