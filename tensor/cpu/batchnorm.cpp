@@ -71,7 +71,7 @@ RETORT_INLINE void load_doubles(Doubles8& v, const float* p) {
   v = __builtin_convertvector(f, Doubles8);
 }
 
-// acc[0, n) += the n lanes of v.
+// acc[0, 8) += the 8 lanes of v.
 RETORT_INLINE void add_to(double* acc, const Doubles8& v) {
   double lanes[kWidth];
   std::memcpy(lanes, &v, sizeof(lanes));
@@ -111,7 +111,8 @@ RETORT_INLINE int64_t channel_groups(const Op& op, int64_t C) {
 }
 
 // acc[c] += sum (x - pivot[c]), acc[C + c] += sum (x - pivot[c])^2 over rows
-// [lo, hi), in double (the difference of two floats is exact there).
+// [lo, hi), in double (the difference of two floats within 2^29 of each other
+// is exact there; others are rounded once).
 struct ShiftedMomentRows {
   const float* x;
   const double* pivot;
@@ -255,12 +256,16 @@ int64_t row_grain(int64_t C) { return std::max<int64_t>(64, 16384 / std::max<int
 
 // One pass over x: the sums of d = x - pivot and of d^2 per channel, the pivot
 // being the channel's value in the first row. var = mean(d^2) - mean(d)^2
-// cancels only as much as the pivot is off the mean, in units of the spread:
-// a few, where PyTorch's two passes (the mean, then the squares around it)
-// avoid the cancellation of |mean| >> std by visiting x twice. In double
-// sums the error stays far below float rounding (the LargeMeanSmallSpread
-// test). A training step reads each activation from memory, not cache, so the
-// saved pass is a saved read of the whole tensor.
+// cancels as much as the pivot is off the mean in units of the spread, k: the
+// relative error is about (1 + k^2) times double's rounding, and a sample of
+// M values lies within k <= sqrt(M) of their mean, so it stays far below
+// float rounding (the LargeMeanSmallSpread and FirstRowFarFromTheMean tests).
+// PyTorch's two passes (the mean, then the squares around it) visit x twice; a
+// training step reads each activation from memory, not cache, so the saved
+// pass is a saved read of the whole tensor. (An earlier one-pass version
+// subtracted the pivot in float; a MobileNetV2 run on random images, which
+// it moved, moves as much with the thread count.) A NaN or infinity in a
+// channel gives a NaN variance, as in PyTorch.
 void batch_norm_stats(const float* x, int64_t M, int64_t C, double* mean, double* var_biased) {
   const std::vector<double> pivot(x, x + C);
   const std::vector<double> s = reduce_rows(
@@ -268,7 +273,8 @@ void batch_norm_stats(const float* x, int64_t M, int64_t C, double* mean, double
   for (int64_t c = 0; c < C; ++c) {
     const double d = s[c] / static_cast<double>(M);
     mean[c] = pivot[c] + d;
-    var_biased[c] = std::max(0.0, s[C + c] / static_cast<double>(M) - d * d);
+    const double var = s[C + c] / static_cast<double>(M) - d * d;
+    var_biased[c] = var < 0.0 ? 0.0 : var;  // rounding; NaN passes
   }
 }
 

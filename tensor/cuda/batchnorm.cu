@@ -1,5 +1,7 @@
 // Batch norm on the device with the CPU's semantics (tensor/ops/batchnorm.cpp):
-// two-pass statistics in double (the mean, then the squares around it), one
+// statistics in double, here in two passes (the mean, then the squares around
+// it; the CPU takes one pass of sums around a pivot, bandwidth being scarcer
+// there), one
 // block per channel reducing in launch.cuh's fixed order; the per-channel
 // arithmetic and the element-wise passes are the bodies of
 // tensor/kernels/batchnorm.h. x is [M, C], channels last.

@@ -194,9 +194,9 @@ TEST(BatchNorm, LargeMeanSmallSpread) {
 }
 
 // The statistics are sums around the first row's value. Here that value is an
-// outlier, about 100 (channel 0) and 500 (channel 1) of the other values'
-// standard deviations off their mean of 1000: mean and variance still match the
-// double reference to float precision.
+// outlier, over a hundred of the other values' standard deviations off their
+// mean of 1000 (63 above it in channel 0, 200 below in channel 1): mean and
+// variance still match the double reference to float precision.
 TEST(BatchNorm, FirstRowFarFromTheMean) {
   Tensor x = batch(Shape{16, 16, 16, 2}, 10, 1000.0);
   x.data<float>()[0] += 63.0f;
@@ -355,6 +355,21 @@ TEST(BatchNorm, ResultsDoNotDependOnTheThreadCount) {
                  1e-6)
         << "result " << k;
   }
+}
+
+// A NaN in a channel makes its statistics NaN, as in PyTorch (the variance is
+// not clamped to 0), and leaves the other channels alone.
+TEST(BatchNorm, NaNInOneChannelStaysInIt) {
+  Tensor x = batch(Shape{4, 3, 2}, 11);
+  x.data<float>()[6] = std::nanf("");  // row 3, channel 0
+  Tensor rm = zeros(Shape{2}), rv = ones(Shape{2});
+  const ops::BatchNormOutput o = ops::batch_norm_train(x, ones(Shape{2}), zeros(Shape{2}), rm, rv, 0.1, 1e-5);
+  EXPECT_TRUE(std::isnan(o.save_mean.to_vector<float>()[0]));
+  EXPECT_TRUE(std::isnan(o.save_invstd.to_vector<float>()[0]));
+  EXPECT_TRUE(std::isnan(rv.to_vector<float>()[0]));
+  const Ref r = ref_train_forward(to_doubles(x), {1, 1}, {0, 0}, 2, 1e-5);
+  EXPECT_NEAR(o.save_invstd.to_vector<float>()[1], r.invstd[1], 1e-6 * r.invstd[1]);
+  EXPECT_NEAR(rv.to_vector<float>()[1], 0.9 + 0.1 * r.var_b[1] * r.M / (r.M - 1), 1e-6);
 }
 
 TEST(BatchNorm, Errors) {
