@@ -7,6 +7,7 @@
 
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/simd.h"
+#include "tensor/kernels/batchnorm.h"
 #include "tensor/parallel.h"
 
 namespace retort {
@@ -14,13 +15,16 @@ namespace cpu {
 
 namespace {
 
+// Rows per thread chunk at least: about 16K values.
+int64_t row_grain(int64_t C) { return std::max<int64_t>(64, 16384 / std::max<int64_t>(C, 1)); }
+
 // For each thread chunk of rows, fn(row_begin, row_end, acc) accumulates into
 // `width` doubles; returns the sum of the chunks' accumulators.
 template <class Fn>
 std::vector<double> reduce_rows(int64_t M, int64_t width, const Fn& fn) {
   const int slots = std::max(1, num_threads());
   std::vector<double> partial(static_cast<size_t>(slots) * width, 0.0);
-  parallel_for(0, M, std::max<int64_t>(64, 16384 / std::max<int64_t>(width, 1)), [&](int64_t lo, int64_t hi) {
+  parallel_for(0, M, row_grain(width), [&](int64_t lo, int64_t hi) {
     const int64_t slot = std::min<int64_t>(thread_index(), slots - 1);
     fn(lo, hi, partial.data() + slot * width);
   });
@@ -208,7 +212,7 @@ void grad_moment_rows(const float* dy, const float* x, const float* mean, const 
   const int64_t tail = channel_groups(GradMomentRows{dy, x, mean, relu_y, lo, hi, C, acc}, C);
   for (int64_t r = lo; r < hi; ++r)
     for (int64_t c = tail; c < C; ++c) {
-      const float d = relu_y != nullptr ? fn::ReluBackward{}(dy[r * C + c], relu_y[r * C + c]) : dy[r * C + c];
+      const float d = bn_masked_grad(dy, relu_y, r * C + c);
       acc[c] += d;
       acc[C + c] += static_cast<double>(d) * (x[r * C + c] - mean[c]);
     }
@@ -244,14 +248,11 @@ void input_grad_rows(const float* dy, const float* x, const float* mean, const f
     const int64_t tail = channel_groups(InputGradRow{dy, x, mean, k, mean_dy, c2, relu_y, dx, r * C}, C);
     for (int64_t c = tail; c < C; ++c) {
       const int64_t at = r * C + c;
-      const float d = relu_y != nullptr ? fn::ReluBackward{}(dy[at], relu_y[at]) : dy[at];
-      dx[at] = k[c] * (d - mean_dy[c] - (x[at] - mean[c]) * c2[c]);
+      dx[at] = bn_input_grad(bn_masked_grad(dy, relu_y, at), x[at], mean[c], k[c], mean_dy[c], c2[c]);
     }
   }
 }
 #undef RETORT_INLINE
-
-int64_t row_grain(int64_t C) { return std::max<int64_t>(64, 16384 / std::max<int64_t>(C, 1)); }
 
 }  // namespace
 
